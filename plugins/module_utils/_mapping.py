@@ -1,0 +1,271 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mapping of a validated spec to Docker Engine API bodies, the spec fingerprint, and drift detection.
+
+Pure logic over plain dicts (the engine's JSON), so it is unit-tested without an engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec
+
+MANAGED_BY = "polytope.core"
+LABEL_MANAGED = "polytope.managed-by"
+LABEL_PROJECT = "polytope.project"
+LABEL_ID = "polytope.id"
+LABEL_REPLICA = "polytope.replica"
+LABEL_FINGERPRINT = "polytope.fingerprint"
+LABEL_DATASETS = "polytope.datasets"
+LABEL_STOP_TIMEOUT = "polytope.stop-timeout"
+
+# Bump only with a changelog entry: a new version replaces every running replica on upgrade.
+FINGERPRINT_VERSION = "1"
+
+RESOURCE_FIELDS = ("NanoCpus", "CpuShares", "Memory", "MemoryReservation")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and how the replicas are attached: not part of the card's spec, but of the containers."""
+
+    network: str
+    publish_address: str = "0.0.0.0"
+    # Resolved mounts as Docker Mounts entries (sources are made absolute by the caller).
+    mounts: tuple[dict[str, Any], ...] = ()
+
+
+def default_network(project: Optional[str]) -> str:
+    return f"polytope-{project}" if project else "polytope"
+
+
+def owner_filters(spec: ContainerSpec) -> dict[str, list[str]]:
+    """Label filters that select every container this module owns for the spec's project and id."""
+    return {
+        "label": [
+            f"{LABEL_MANAGED}={MANAGED_BY}",
+            f"{LABEL_PROJECT}={spec.project or ''}",
+            f"{LABEL_ID}={spec.id}",
+        ]
+    }
+
+
+def is_owned(labels: Optional[dict[str, str]], spec: ContainerSpec) -> bool:
+    labels = labels or {}
+    return (
+        labels.get(LABEL_MANAGED) == MANAGED_BY
+        and labels.get(LABEL_PROJECT, "") == (spec.project or "")
+        and labels.get(LABEL_ID) == spec.id
+    )
+
+
+def _secret_digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def canonical_spec(spec: ContainerSpec, placement: Placement) -> dict[str, Any]:
+    """What a replica is made of and cannot change in place; its hash is the fingerprint.
+
+    Resources and the restart policy are left out: they change in place. Secret values enter only as
+    digests so the canonical form can be shown without leaking them.
+    """
+    return {
+        "version": FINGERPRINT_VERSION,
+        "image": spec.image,
+        "cmd": list(spec.cmd) if spec.cmd is not None else None,
+        "entrypoint": list(spec.entrypoint) if spec.entrypoint is not None else None,
+        "env": [[var.name, _secret_digest(var.value) if var.secret else var.value] for var in spec.env],
+        "workdir": spec.workdir,
+        "user": spec.user,
+        "tty": spec.tty,
+        "no_stdin": spec.no_stdin,
+        "ports": [
+            [service.id, port.port, port.protocol, port.expose_as, port.internal]
+            for service in spec.services
+            for port in service.ports
+        ],
+        "mounts": [dict(sorted(mount.items())) for mount in placement.mounts],
+        "datasets": [[d.path, d.dataset, d.sink_path, d.info] for d in spec.datasets],
+        "network": placement.network,
+        "publish_address": placement.publish_address,
+    }
+
+
+def fingerprint(spec: ContainerSpec, placement: Placement) -> str:
+    text = json.dumps(canonical_spec(spec, placement), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def aliases(spec: ContainerSpec) -> list[str]:
+    return [spec.id] + [service.id for service in spec.services if service.id != spec.id]
+
+
+def datasets_label(spec: ContainerSpec) -> str:
+    return json.dumps(
+        [{"path": d.path, "dataset": d.dataset, "sink_path": d.sink_path, "info": d.info} for d in spec.datasets],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def labels_for(spec: ContainerSpec, replica: int, spec_fingerprint: str, stop_timeout: int) -> dict[str, str]:
+    labels = {
+        LABEL_MANAGED: MANAGED_BY,
+        LABEL_PROJECT: spec.project or "",
+        LABEL_ID: spec.id,
+        LABEL_REPLICA: str(replica),
+        LABEL_FINGERPRINT: spec_fingerprint,
+        LABEL_STOP_TIMEOUT: str(stop_timeout),
+    }
+    if spec.datasets:
+        labels[LABEL_DATASETS] = datasets_label(spec)
+    return labels
+
+
+def restart_policy(spec: ContainerSpec) -> dict[str, Any]:
+    return {"Name": spec.restart.name, "MaximumRetryCount": spec.restart.max_restarts}
+
+
+def resource_fields(spec: ContainerSpec) -> dict[str, int]:
+    return {
+        "NanoCpus": spec.resources.nano_cpus,
+        "CpuShares": spec.resources.cpu_shares,
+        "Memory": spec.resources.memory,
+        "MemoryReservation": spec.resources.memory_reservation,
+    }
+
+
+def memory_swap(memory: int) -> int:
+    # Swap equal to memory means no swap: the limit is a hard limit, as in Kubernetes. Setting it
+    # explicitly also lets a later `docker update` raise memory in one call.
+    return memory if memory else 0
+
+
+def port_bindings(spec: ContainerSpec, replica: int, publish_address: str) -> dict[str, list[dict[str, str]]]:
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for service in spec.services:
+        for port in service.ports:
+            if port.internal:
+                continue
+            host_port = str(port.expose_as) if replica == 1 else ""
+            bindings.setdefault(port.docker_key, []).append({"HostIp": publish_address, "HostPort": host_port})
+    return bindings
+
+
+def create_body(
+    spec: ContainerSpec,
+    replica: int,
+    placement: Placement,
+    spec_fingerprint: str,
+    stop_timeout: int,
+) -> dict[str, Any]:
+    """The body of POST /containers/create for one replica."""
+    exposed = {port.docker_key: {} for service in spec.services for port in service.ports}
+    resources = resource_fields(spec)
+    host_config: dict[str, Any] = {
+        "NetworkMode": placement.network,
+        "PortBindings": port_bindings(spec, replica, placement.publish_address),
+        "RestartPolicy": restart_policy(spec),
+        "Mounts": [dict(mount) for mount in placement.mounts],
+        **resources,
+    }
+    if resources["Memory"]:
+        host_config["MemorySwap"] = memory_swap(resources["Memory"])
+    body: dict[str, Any] = {
+        "Image": spec.image,
+        "Env": [f"{var.name}={var.value}" for var in spec.env],
+        "WorkingDir": spec.workdir or "",
+        "User": spec.user or "",
+        "Tty": spec.tty,
+        "OpenStdin": not spec.no_stdin,
+        "StdinOnce": False,
+        "AttachStdin": False,
+        "AttachStdout": False,
+        "AttachStderr": False,
+        "Labels": labels_for(spec, replica, spec_fingerprint, stop_timeout),
+        "ExposedPorts": exposed,
+        "StopTimeout": stop_timeout,
+        "HostConfig": host_config,
+        "NetworkingConfig": {"EndpointsConfig": {placement.network: {"Aliases": aliases(spec)}}},
+    }
+    if spec.cmd is not None:
+        body["Cmd"] = list(spec.cmd)
+    if spec.entrypoint is not None:
+        body["Entrypoint"] = list(spec.entrypoint)
+    return body
+
+
+@dataclass
+class Drift:
+    """How a replica on the engine differs from the desired spec."""
+
+    replace: list[str] = field(default_factory=list)
+    update: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.replace and not self.update
+
+
+def _normalized_restart(policy: Optional[dict[str, Any]]) -> tuple[str, int]:
+    policy = policy or {}
+    name = policy.get("Name") or "no"
+    return name, int(policy.get("MaximumRetryCount") or 0) if name == "on-failure" else 0
+
+
+def compare(
+    inspect: dict[str, Any],
+    spec: ContainerSpec,
+    placement: Placement,
+    spec_fingerprint: str,
+    image_id: str,
+) -> Drift:
+    """Compare one replica's `docker inspect` with the desired spec."""
+    drift = Drift()
+    config = inspect.get("Config") or {}
+    host_config = inspect.get("HostConfig") or {}
+    labels = config.get("Labels") or {}
+    if labels.get(LABEL_FINGERPRINT) != spec_fingerprint:
+        drift.replace.append("the spec changed")
+    if inspect.get("Image") != image_id:
+        drift.replace.append(f"{spec.image} now resolves to another image")
+    if spec.cmd is not None and (config.get("Cmd") or []) != list(spec.cmd):
+        drift.replace.append("cmd differs")
+    if spec.entrypoint is not None and (config.get("Entrypoint") or []) != list(spec.entrypoint):
+        drift.replace.append("entrypoint differs")
+    actual_env = set(config.get("Env") or [])
+    if any(f"{var.name}={var.value}" not in actual_env for var in spec.env):
+        drift.replace.append("env differs")
+    if bool(config.get("Tty")) != spec.tty or bool(config.get("OpenStdin")) != (not spec.no_stdin):
+        drift.replace.append("tty or stdin differs")
+    network = ((inspect.get("NetworkSettings") or {}).get("Networks") or {}).get(placement.network)
+    if network is None:
+        drift.replace.append(f"not attached to network {placement.network}")
+    else:
+        names = set(network.get("Aliases") or []) | set(network.get("DNSNames") or [])
+        if not set(aliases(spec)) <= names:
+            drift.replace.append("network aliases differ")
+
+    desired_resources = resource_fields(spec)
+    changed_resources: dict[str, int] = {}
+    for name in RESOURCE_FIELDS:
+        actual = int(host_config.get(name) or 0)
+        wanted = desired_resources[name]
+        if actual == wanted:
+            continue
+        if not wanted:
+            drift.replace.append(f"{name} limit removed (the engine cannot remove it in place)")
+        else:
+            changed_resources[name] = wanted
+    if changed_resources:
+        drift.update.update(changed_resources)
+        memory = desired_resources["Memory"]
+        if "Memory" in changed_resources and memory:
+            drift.update["MemorySwap"] = memory_swap(memory)
+    if _normalized_restart(host_config.get("RestartPolicy")) != (spec.restart.name, spec.restart.max_restarts):
+        drift.update["RestartPolicy"] = restart_policy(spec)
+    return drift

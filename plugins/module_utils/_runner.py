@@ -1,0 +1,526 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One run of the container module: resolve, plan, apply (rolling, with rollback) and report.
+
+Free of Ansible objects: it takes plain options and an Engine and returns the result dict, or raises
+TaskFailed with the message and the partial result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional, TypeVar
+
+from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+    LABEL_REPLICA,
+    Placement,
+    canonical_spec,
+    compare,
+    create_body,
+    default_network,
+    fingerprint,
+    is_owned,
+    owner_filters,
+    resource_fields,
+    restart_policy,
+)
+from ansible_collections.polytope.core.plugins.module_utils._replicas import (
+    AWAIT_EXIT,
+    CREATE,
+    NEXT_SUFFIX,
+    PREVIOUS_SUFFIX,
+    REMOVE,
+    REPLACE,
+    RESTART,
+    START,
+    STOP,
+    UPDATE,
+    Observed,
+    ReplicaPlan,
+    observed_from_inspect,
+    plan_replicas,
+    split_name,
+    summarize,
+)
+from ansible_collections.polytope.core.plugins.module_utils._services import Endpoint, endpoints, is_open
+from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
+
+NONZERO_EXIT_MESSAGE = "The container exited with a nonzero exit code."
+INSTANCE_TYPE_LABEL = "polytope.instance-type"
+# A replica without services has started when it still runs this long after its start.
+SETTLE_SECONDS = 1.0
+POLL_INTERVAL = 0.2
+PARALLELISM = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class TaskFailed(Exception):
+    def __init__(self, message: str, result: Optional[dict[str, Any]] = None):
+        super().__init__(message)
+        self.result = result or {}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    state: str = "started"
+    wait_timeout: int = 600
+    stop_timeout: int = 10
+    recreate: bool = False
+    network: Optional[str] = None
+    publish_address: str = "0.0.0.0"
+    project_dir: Optional[str] = None
+    check_mode: bool = False
+    diff: bool = False
+    local_engine: bool = True
+    engine_host: Optional[str] = None
+
+
+def resolve_host_mounts(spec: ContainerSpec, project_dir: Optional[str], local_engine: bool) -> tuple[dict[str, Any], ...]:
+    """Docker Mounts entries for the spec's mounts; raises SpecError naming each unusable one."""
+    problems = Problems()
+    mounts: list[dict[str, Any]] = []
+    for index, mount in enumerate(spec.mounts):
+        option = f"mounts[{index}].source"
+        if mount.type != "host":
+            problems.add(f"{option}.type", f"mount source type {mount.type!r} is not supported yet; use host")
+            continue
+        path = mount.source["path"]
+        if not path.startswith("/"):
+            if not project_dir:
+                problems.add(f"{option}.path", f"relative path {path!r} needs project_dir (the action plugin sets it from the playbook's directory)")
+                continue
+            path = os.path.normpath(os.path.join(project_dir, path))
+        if local_engine and not os.path.exists(path):
+            problems.add(f"{option}.path", f"{path!r} does not exist on the engine's machine")
+            continue
+        mounts.append({"Type": "bind", "Source": path, "Target": mount.path, "ReadOnly": False})
+    problems.raise_if_any()
+    return tuple(mounts)
+
+
+def parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(PARALLELISM, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+class ContainerRun:
+    def __init__(self, engine: Engine, spec: ContainerSpec, options: RunOptions, mounts: tuple[dict[str, Any], ...]):
+        self.engine = engine
+        self.spec = spec
+        self.options = options
+        self.placement = Placement(
+            network=options.network or default_network(spec.project),
+            publish_address=options.publish_address,
+            mounts=mounts,
+        )
+        self.fingerprint = fingerprint(spec, self.placement)
+        self.base_name = spec.replica_name(1)
+        self.image_id: Optional[str] = None
+        self.actions: list[str] = []
+        self.changed = False
+        self.warnings: list[str] = []
+        self.current: dict[int, dict[str, Any]] = {}
+        self.started_here: dict[int, float] = {}
+        self.exit_codes: dict[int, int] = {}
+        self.logs: list[str] = []
+        self.deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _note(self, action: str, changed: bool = True) -> None:
+        self.actions.append(action)
+        self.changed = self.changed or changed
+
+    def _remaining(self) -> Optional[float]:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def _fail(self, message: str) -> TaskFailed:
+        return TaskFailed(message, self.result())
+
+    def _stop_timeout(self) -> int:
+        return self.options.stop_timeout
+
+    # -- resolution --------------------------------------------------------------------------------------
+    def check_instance_type(self) -> None:
+        if not self.spec.instance_type:
+            return
+        labels = dict(label.split("=", 1) for label in (self.engine.info().get("Labels") or []) if "=" in label)
+        engine_type = labels.get(INSTANCE_TYPE_LABEL)
+        if engine_type is None:
+            self.warnings.append(
+                f"instance_type {self.spec.instance_type!r} requested, but the engine has no {INSTANCE_TYPE_LABEL} label; running anyway"
+            )
+        elif engine_type != self.spec.instance_type:
+            raise TaskFailed(
+                f"instance_type: the engine's {INSTANCE_TYPE_LABEL} is {engine_type!r}, not {self.spec.instance_type!r}; nothing was changed"
+            )
+
+    def resolve_image(self) -> None:
+        reference = self.spec.image
+        assert reference
+        if not self.spec.update_image:
+            self.image_id = self.engine.image_id(reference)
+            if self.image_id:
+                return
+        if self.options.check_mode:
+            self.image_id = self.engine.image_id(reference)
+            return
+        try:
+            self.engine.pull(reference)
+        except EngineError as exc:
+            raise TaskFailed(f"image: {exc}; nothing was changed") from exc
+        image_id = self.engine.image_id(reference)
+        if image_id is None:
+            raise TaskFailed(f"image: {reference} is not on the engine after pulling it; nothing was changed")
+        if self.image_id is None or self.spec.update_image:
+            self._note(f"pulled {reference}", changed=image_id != self.image_id)
+        self.image_id = image_id
+
+    # -- observation -------------------------------------------------------------------------------------
+    def observe(self) -> dict[int, Observed]:
+        summaries = self.engine.containers(owner_filters(self.spec))
+        inspects = [i for i in parallel(lambda c: self.engine.inspect(c["Id"]), summaries) if i]
+        primaries: dict[int, dict[str, Any]] = {}
+        leftovers: list[tuple[int, str, dict[str, Any]]] = []
+        for inspect in inspects:
+            labels = (inspect.get("Config") or {}).get("Labels") or {}
+            if not is_owned(labels, self.spec):
+                continue
+            parsed = split_name(inspect["Name"], self.base_name)
+            if parsed is None:
+                number = int(labels.get(LABEL_REPLICA) or 0)
+                leftovers.append((number, "stray", inspect))
+                continue
+            number, suffix = parsed
+            if suffix:
+                leftovers.append((number, suffix, inspect))
+            else:
+                primaries[number] = inspect
+        self._repair(primaries, leftovers)
+        self.current = primaries
+        return {number: self._observed(number, inspect) for number, inspect in primaries.items()}
+
+    def _observed(self, number: int, inspect: dict[str, Any]) -> Observed:
+        drift = compare(inspect, self.spec, self.placement, self.fingerprint, self.image_id or "")
+        return observed_from_inspect(number, inspect, drift)
+
+    def _repair(self, primaries: dict[int, dict[str, Any]], leftovers: list[tuple[int, str, dict[str, Any]]]) -> None:
+        """Finish what an interrupted run left: a replacement that never took over, or an old replica set aside."""
+        for number, suffix, inspect in sorted(leftovers, key=lambda item: item[1] != PREVIOUS_SUFFIX):
+            name = inspect["Name"].lstrip("/")
+            if suffix == PREVIOUS_SUFFIX and number not in primaries and number > 0:
+                target = self.spec.replica_name(number)
+                self._note(f"{target}: restored from {name} left by an interrupted run")
+                if not self.options.check_mode:
+                    self.engine.rename(inspect["Id"], target)
+                    inspect = self.engine.inspect(inspect["Id"]) or inspect
+                primaries[number] = inspect
+                continue
+            self._note(f"{name}: removed, left by an interrupted run")
+            if not self.options.check_mode:
+                self.engine.remove(inspect["Id"], name)
+
+    def check_name_clashes(self, plans: list[ReplicaPlan]) -> None:
+        names = [plan.name for plan in plans if CREATE in plan.actions]
+        names += [plan.name + NEXT_SUFFIX for plan in plans if REPLACE in plan.actions]
+        if not names:
+            return
+        found = self.engine.containers({"name": [f"^/{re.escape(name)}$" for name in names]})
+        foreign = sorted(
+            c["Names"][0].lstrip("/") for c in found if not is_owned(c.get("Labels"), self.spec) and c["Names"][0].lstrip("/") in names
+        )
+        if foreign:
+            raise TaskFailed(
+                f"container name {', '.join(foreign)} is taken by a container that polytope.core does not own "
+                f"(it lacks the labels of project {self.spec.project or '(none)'!r}, id {self.spec.id!r}); it was not touched. "
+                "Remove or rename it, or choose another id or project."
+            )
+
+    # -- engine changes ----------------------------------------------------------------------------------
+    def _create(self, number: int, name: str) -> str:
+        body = create_body(self.spec, number, self.placement, self.fingerprint, self._stop_timeout())
+        return self.engine.create(body, name)
+
+    def _start(self, number: int, container_id: str, name: str) -> None:
+        self.engine.start(container_id, name)
+        self.started_here[number] = time.monotonic()
+
+    def _refresh(self, number: int, container_id: str) -> dict[str, Any]:
+        inspect = self.engine.inspect(container_id)
+        if inspect is None:
+            raise self._fail(f"{self.spec.replica_name(number)}: the container disappeared during the run")
+        self.current[number] = inspect
+        return inspect
+
+    def _stop_and_remove(self, observed: Observed) -> None:
+        if observed.running:
+            self.engine.stop(observed.container_id, observed.name, self._stop_timeout())
+        self.engine.remove(observed.container_id, observed.name)
+
+    def _create_replica(self, plan: ReplicaPlan) -> None:
+        container_id = self._create(plan.replica, plan.name)
+        if START in plan.actions:
+            self._start(plan.replica, container_id, plan.name)
+        self._refresh(plan.replica, container_id)
+
+    def _update_in_place(self, plan: ReplicaPlan) -> None:
+        assert plan.current
+        self.engine.update(plan.current.container_id, plan.name, dict(plan.current.drift.update))
+        self._refresh(plan.replica, plan.current.container_id)
+
+    def _replace(self, plan: ReplicaPlan) -> None:
+        """Rolling replacement of one replica; on failure the old container is put back as it was."""
+        old = plan.current
+        assert old
+        next_name = plan.name + NEXT_SUFFIX
+        previous_name = plan.name + PREVIOUS_SUFFIX
+        new_id = self._create(plan.replica, next_name)
+        starts = self.options.state != "stopped"
+        if old.running:
+            self.engine.stop(old.container_id, old.name, self._stop_timeout())
+        self.engine.rename(old.container_id, previous_name)
+        self.engine.rename(new_id, plan.name)
+        try:
+            if starts:
+                self._start(plan.replica, new_id, plan.name)
+                self._refresh(plan.replica, new_id)
+                if self.options.state != "completed":
+                    self.wait_ready([plan.replica])
+        except (EngineError, TaskFailed) as exc:
+            logs = self.engine.logs_tail(new_id)
+            self.engine.remove(new_id, plan.name)
+            self.engine.rename(old.container_id, plan.name)
+            if old.running:
+                self.engine.start(old.container_id, plan.name)
+            self._refresh(plan.replica, old.container_id)
+            self.logs = logs
+            reason = str(exc)
+            raise self._fail(
+                f"replica {plan.replica} ({plan.name}) could not be replaced: {reason}. "
+                f"The previous container was put back{' and runs again' if old.running else ''}."
+            ) from exc
+        self.engine.remove(old.container_id, previous_name)
+
+    # -- readiness ---------------------------------------------------------------------------------------
+    def _container_address(self, inspect: dict[str, Any]) -> Optional[str]:
+        networks = (inspect.get("NetworkSettings") or {}).get("Networks") or {}
+        network = networks.get(self.placement.network) or {}
+        return network.get("IPAddress") or None
+
+    def _endpoints(self, number: int, inspect: dict[str, Any]) -> list[Endpoint]:
+        return endpoints(self.spec, number, inspect, self.placement.publish_address, self.options.engine_host)
+
+    def _exited_failure(self, number: int, inspect: dict[str, Any]) -> TaskFailed:
+        state = inspect.get("State") or {}
+        self.logs = self.engine.logs_tail(inspect["Id"])
+        self.exit_codes[number] = int(state.get("ExitCode") or 0)
+        return self._fail(
+            f"replica {number} ({self.spec.replica_name(number)}) is not running: it {state.get('Status', 'stopped')} "
+            f"with exit code {state.get('ExitCode')}{' (' + state['Error'] + ')' if state.get('Error') else ''}"
+        )
+
+    def wait_ready(self, numbers: list[int]) -> None:
+        """Wait until each replica runs with every service open (or, without services, still runs after a second)."""
+        pending = set(numbers)
+        open_endpoints: set[tuple[int, str, int]] = set()
+        first_round = True
+        while pending:
+            if not first_round:
+                time.sleep(POLL_INTERVAL)
+                inspects = parallel(lambda n: (n, self.engine.inspect(self.current[n]["Id"])), sorted(pending))
+                for number, inspect in inspects:
+                    if inspect is None:
+                        raise self._fail(f"replica {number} ({self.spec.replica_name(number)}) was removed while waiting for it")
+                    self.current[number] = inspect
+            first_round = False
+
+            def probe(number: int) -> tuple[int, bool]:
+                inspect = self.current[number]
+                state = inspect.get("State") or {}
+                if not state.get("Running") or state.get("Restarting"):
+                    if state.get("Status") in ("exited", "dead") or not state.get("Running"):
+                        raise self._exited_failure(number, inspect)
+                    return number, False
+                ready = True
+                address = self._container_address(inspect)
+                for endpoint in self._endpoints(number, inspect):
+                    key = (number, endpoint.service, endpoint.port.port)
+                    if key in open_endpoints:
+                        continue
+                    if is_open(endpoint, address, self.options.local_engine):
+                        open_endpoints.add(key)
+                    else:
+                        ready = False
+                started = self.started_here.get(number)
+                if not self.spec.services and started is not None and time.monotonic() - started < SETTLE_SECONDS:
+                    ready = False
+                return number, ready
+
+            for number, ready in parallel(probe, sorted(pending)):
+                if ready:
+                    pending.discard(number)
+            remaining = self._remaining()
+            if pending and remaining is not None and remaining <= 0:
+                closed = sorted(
+                    endpoint.url
+                    for number in pending
+                    for endpoint in self._endpoints(number, self.current[number])
+                    if (number, endpoint.service, endpoint.port.port) not in open_endpoints
+                )
+                raise self._fail(
+                    f"timed out after {self.options.wait_timeout}s waiting for "
+                    + (f"services to open: {', '.join(closed)}" if closed else "replicas to start")
+                )
+
+    def await_exit(self, numbers: list[int]) -> None:
+        def wait(number: int) -> tuple[int, int]:
+            inspect = self.current[number]
+            try:
+                code = self.engine.wait(inspect["Id"], self.spec.replica_name(number), self._remaining())
+            except EngineError as exc:
+                raise self._fail(f"replica {number}: {exc}") from exc
+            return number, code
+
+        try:
+            codes = parallel(wait, numbers)
+        except Exception as exc:  # the SDK raises requests' ReadTimeout when wait_timeout runs out
+            if isinstance(exc, TaskFailed):
+                raise
+            raise self._fail(f"timed out after {self.options.wait_timeout}s waiting for the containers to exit") from exc
+        for number, code in codes:
+            self.exit_codes[number] = code
+            self._refresh(number, self.current[number]["Id"])
+
+    # -- the run -----------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        state = self.options.state
+        active = state != "absent" and self.spec.scaling > 0
+        if active:
+            self.check_instance_type()
+            self.resolve_image()
+        observed = self.observe()
+        plans, removals = plan_replicas(state, self.spec.scaling, self.base_name, observed, self.options.recreate)
+        self.check_name_clashes(plans)
+        for removal in removals:
+            self._note(f"{removal.name}: remove")
+        for plan in plans:
+            if plan.changes:
+                self._note(summarize(plan))
+        diff = self._diff(plans, removals) if self.options.diff else None
+        if self.options.check_mode:
+            return self.result(diff)
+        if active and self.engine.ensure_network(self.placement.network):
+            self._note(f"created network {self.placement.network}")
+        parallel(self._stop_and_remove, removals)
+        for number in [o.replica for o in removals]:
+            self.current.pop(number, None)
+        parallel(self._update_in_place, [p for p in plans if UPDATE in p.actions])
+        for plan in plans:
+            if REPLACE in plan.actions:
+                self._replace(plan)
+        parallel(self._create_replica, [p for p in plans if CREATE in p.actions])
+        parallel(self._start_existing, [p for p in plans if START in p.actions and CREATE not in p.actions])
+        parallel(self._stop_replica, [p for p in plans if STOP in p.actions])
+        for plan in plans:
+            if RESTART in plan.actions:
+                self.engine.restart(self.current[plan.replica]["Id"], plan.name, self._stop_timeout())
+                self.started_here[plan.replica] = time.monotonic()
+                self._refresh(plan.replica, self.current[plan.replica]["Id"])
+                self.wait_ready([plan.replica])
+        if state in ("started", "restarted") and plans:
+            self.wait_ready([plan.replica for plan in plans])
+        if state == "completed":
+            self.await_exit([p.replica for p in plans if AWAIT_EXIT in p.actions])
+            for plan in plans:
+                exit_code = int((self.current[plan.replica].get("State") or {}).get("ExitCode") or 0)
+                self.exit_codes.setdefault(plan.replica, exit_code)
+            failed = [number for number, code in sorted(self.exit_codes.items()) if code != 0]
+            if failed:
+                self.logs = self.engine.logs_tail(self.current[failed[0]]["Id"])
+                raise self._fail(NONZERO_EXIT_MESSAGE)
+        return self.result(diff)
+
+    def _start_existing(self, plan: ReplicaPlan) -> None:
+        container_id = self.current[plan.replica]["Id"]
+        self._start(plan.replica, container_id, plan.name)
+        self._refresh(plan.replica, container_id)
+
+    def _stop_replica(self, plan: ReplicaPlan) -> None:
+        container_id = self.current[plan.replica]["Id"]
+        self.engine.stop(container_id, plan.name, self._stop_timeout())
+        self._refresh(plan.replica, container_id)
+
+    # -- reporting ---------------------------------------------------------------------------------------
+    def _shown_spec(self) -> dict[str, Any]:
+        shown = canonical_spec(self.spec, self.placement)
+        shown.pop("version")
+        shown["resources"] = resource_fields(self.spec)
+        shown["restart"] = restart_policy(self.spec)
+        return shown
+
+    def _diff(self, plans: list[ReplicaPlan], removals: list[Observed]) -> dict[str, Any]:
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        desired = self._shown_spec()
+        for plan in plans:
+            if plan.current is not None:
+                before[plan.name] = {"status": plan.current.status, "container": plan.current.container_id[:12]}
+            if not plan.changes:
+                if plan.current is not None:
+                    after[plan.name] = dict(before[plan.name])
+                continue
+            change = "created" if CREATE in plan.actions else "replaced" if REPLACE in plan.actions else "updated in place" if UPDATE in plan.actions else ", ".join(plan.actions)
+            after[plan.name] = {"change": change, "reasons": plan.reasons, "spec": desired}
+            if plan.current is not None and UPDATE in plan.actions:
+                after[plan.name]["update"] = plan.current.drift.update
+        for removal in removals:
+            before[removal.name] = {"status": removal.status, "container": removal.container_id[:12]}
+            after[removal.name] = {"change": "removed"}
+        return {"before": before, "after": after}
+
+    def result(self, diff: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+        containers = []
+        services = []
+        for number in sorted(self.current):
+            inspect = self.current[number]
+            state = inspect.get("State") or {}
+            ports = (inspect.get("NetworkSettings") or {}).get("Ports") or {}
+            containers.append(
+                {
+                    "name": inspect.get("Name", "").lstrip("/"),
+                    "id": inspect.get("Id"),
+                    "replica": number,
+                    "status": state.get("Status"),
+                    "image": (inspect.get("Config") or {}).get("Image"),
+                    "image_id": inspect.get("Image"),
+                    "ports": {key: [f"{b.get('HostIp')}:{b.get('HostPort')}" for b in value or []] for key, value in ports.items()},
+                }
+            )
+            if state.get("Running"):
+                services.extend(endpoint.as_result() for endpoint in self._endpoints(number, inspect))
+        result: dict[str, Any] = {
+            "changed": self.changed,
+            "actions": self.actions,
+            "containers": containers,
+            "services": services,
+        }
+        if self.options.state == "completed" or self.exit_codes:
+            codes = [self.exit_codes[n] for n in sorted(self.exit_codes)]
+            result["exit_codes"] = codes
+            result["exit_code"] = next((code for code in codes if code != 0), 0)
+        if self.logs:
+            result["logs"] = self.logs
+        if diff is not None:
+            result["diff"] = diff
+        if self.warnings:
+            result["warnings"] = self.warnings
+        return result

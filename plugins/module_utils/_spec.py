@@ -1,0 +1,722 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parsing and validation of the Polytope container spec.
+
+Pure logic: no Ansible and no Docker objects, so every rule is unit-tested directly.
+Every problem in the input is collected and reported at once, each naming its option.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
+ID_EXPECTED = "2 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
+
+# Docker's reference grammar: [registry[:port]/]path[:tag][@digest]
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_PATTERN = re.compile(
+    rf"^(?P<name>(?:(?P<domain>{_DOMAIN})/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
+)
+
+PROTOCOLS = ("tcp", "udp", "http", "https")
+RESTART_POLICIES = {"never": "no", "always": "always", "on-failure": "on-failure"}
+STATES = ("started", "stopped", "restarted", "completed", "absent")
+
+# Kubernetes spellings keep their meaning (decimal k M G ..., binary Ki Mi ...); Docker CLI spellings
+# (b, K, m, g, t and kb mb gb tb in any case) are binary, as in `docker run -m`.
+_SIZE_UNITS = {
+    "": 1,
+    "k": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+    "P": 1000**5,
+    "E": 1000**6,
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+    "Pi": 1024**5,
+    "Ei": 1024**6,
+    "b": 1,
+    "B": 1,
+    "K": 1024,
+    "m": 1024**2,
+    "g": 1024**3,
+    "t": 1024**4,
+}
+_DOCKER_LONG_UNITS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
+_SIZE_PATTERN = re.compile(r"^\s*(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
+
+
+class SpecError(ValueError):
+    """One or more invalid options; the message lists each with what is expected."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class Problems:
+    """Collects validation problems so that one run reports all of them."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, option: str, message: str) -> None:
+        self.items.append(f"{option}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise SpecError(self.items)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    name: str  # Docker's name: no, always, on-failure
+    max_restarts: int = 0
+
+
+@dataclass(frozen=True)
+class Resources:
+    nano_cpus: int = 0
+    cpu_shares: int = 0
+    memory: int = 0
+    memory_reservation: int = 0
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    port: int
+    protocol: str
+    expose_as: int
+    label: Optional[str] = None
+    internal: bool = False
+
+    @property
+    def docker_key(self) -> str:
+        return f"{self.port}/{'udp' if self.protocol == 'udp' else 'tcp'}"
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    ports: tuple[PortSpec, ...]
+
+
+@dataclass(frozen=True)
+class Mount:
+    path: str
+    source: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return self.source["type"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    path: str
+    dataset: str
+    sink_path: Optional[str] = None
+    info: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: Optional[str]
+    id: str
+    project: Optional[str] = None
+    cmd: Optional[tuple[str, ...]] = None
+    entrypoint: Optional[tuple[str, ...]] = None
+    env: tuple[EnvVar, ...] = ()
+    workdir: Optional[str] = None
+    no_stdin: bool = False
+    tty: bool = True
+    user: Optional[str] = None
+    restart: RestartPolicy = RestartPolicy("no")
+    resources: Resources = Resources()
+    services: tuple[Service, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    datasets: tuple[DatasetSpec, ...] = ()
+    scaling: int = 1
+    update_image: bool = False
+    instance_type: Optional[str] = None
+    secrets: tuple[str, ...] = field(default=(), compare=False)
+
+    def replica_name(self, replica: int) -> str:
+        base = f"{self.project}.{self.id}" if self.project else self.id
+        return base if replica == 1 else f"{base}.{replica}"
+
+
+def is_valid_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(ID_PATTERN.match(value))
+
+
+def check_id(problems: Problems, option: str, value: Any) -> Optional[str]:
+    if is_valid_id(value):
+        return value
+    problems.add(option, f"{value!r} is not a valid id; expected {ID_EXPECTED}")
+    return None
+
+
+def parse_image_reference(reference: str) -> tuple[str, str, Optional[str]]:
+    """Split an image reference into (name, tag, digest); no tag means latest."""
+    match = IMAGE_PATTERN.match(reference)
+    if not match:
+        raise ValueError(reference)
+    tag = match.group("tag") or ("" if match.group("digest") else "latest")
+    return match.group("name"), tag, match.group("digest")
+
+
+def normalize_image(reference: str) -> str:
+    name, tag, digest = parse_image_reference(reference)
+    if digest:
+        return f"{name}{':' + tag if tag else ''}@{digest}"
+    return f"{name}:{tag}"
+
+
+def default_id_for_image(reference: str) -> str:
+    """The image's last path segment without tag, lower-cased, other characters turned into '-'."""
+    name = reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1].split(":", 1)[0]
+    return re.sub(r"[^a-z0-9_-]", "-", last.lower())
+
+
+def parse_data_size(value: Any) -> int:
+    """Bytes from an integer or a number with a Kubernetes or Docker suffix."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    if isinstance(value, float):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return int(value)
+    if not isinstance(value, str):
+        raise ValueError("expected an integer or a string such as 512Mi or 512m")
+    match = _SIZE_PATTERN.match(value)
+    if not match:
+        raise ValueError("expected an integer or a string such as 512Mi or 512m")
+    unit = match.group("unit")
+    factor = _SIZE_UNITS.get(unit) or _DOCKER_LONG_UNITS.get(unit.lower())
+    if factor is None:
+        raise ValueError(
+            f"unknown unit {unit!r}; use k M G T P E (decimal), Ki Mi Gi Ti Pi Ei (binary), "
+            "or Docker's b K m g t / kb mb gb tb (binary)"
+        )
+    return int(float(match.group("number")) * factor)
+
+
+def _parse_command(problems: Problems, option: str, value: Any) -> Optional[tuple[str, ...]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return tuple(shlex.split(value))
+        except ValueError as exc:
+            problems.add(option, f"cannot split {value!r} into words ({exc}); give a list instead")
+            return None
+    if isinstance(value, (list, tuple)):
+        words = []
+        for index, item in enumerate(value):
+            if item is None:
+                continue
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                problems.add(f"{option}[{index}]", f"expected a string, got {type(item).__name__}")
+                continue
+            words.append(str(item))
+        return tuple(words)
+    problems.add(option, f"expected a string or a list of strings, got {type(value).__name__}")
+    return None
+
+
+def render_env_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse_env(problems: Problems, value: Any) -> tuple[EnvVar, ...]:
+    if value is None:
+        return ()
+    variables: list[EnvVar] = []
+    if isinstance(value, dict):
+        items = [{"name": name, "value": item} for name, item in value.items()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        problems.add("env", "expected a list of {name, value, secret} or a mapping of names to values")
+        return ()
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item is None:
+            continue
+        option = f"env[{index}]"
+        if not isinstance(item, dict):
+            problems.add(option, "expected a mapping with name, value and optionally secret")
+            continue
+        unknown = set(item) - {"name", "value", "secret"}
+        if unknown:
+            problems.add(option, f"unknown keys {sorted(unknown)}; expected name, value, secret")
+        name = item.get("name")
+        if not isinstance(name, str) or not name or "=" in name:
+            problems.add(f"{option}.name", "expected a non-empty string without '='")
+            continue
+        if name in seen:
+            problems.add(f"{option}.name", f"{name!r} is set twice")
+        seen.add(name)
+        raw = item.get("value")
+        if raw is not None and not isinstance(raw, (str, int, float, bool)):
+            problems.add(f"{option}.value", "expected a string, boolean or number")
+            continue
+        secret = item.get("secret", False)
+        if not isinstance(secret, bool):
+            problems.add(f"{option}.secret", "expected a boolean")
+            secret = True
+        variables.append(EnvVar(name, render_env_value(raw), secret))
+    return tuple(variables)
+
+
+def _parse_restart(problems: Problems, value: Any) -> RestartPolicy:
+    if value is None:
+        return RestartPolicy("no")
+    if not isinstance(value, dict):
+        problems.add("restart", "expected a mapping with policy and/or max_restarts")
+        return RestartPolicy("no")
+    unknown = set(value) - {"policy", "max_restarts"}
+    if unknown:
+        problems.add("restart", f"unknown keys {sorted(unknown)}; expected policy, max_restarts")
+    policy = value.get("policy")
+    maximum = value.get("max_restarts")
+    if maximum is not None and (isinstance(maximum, bool) or not isinstance(maximum, int) or maximum < 0):
+        problems.add("restart.max_restarts", f"expected a whole number >= 0, got {maximum!r}")
+        maximum = None
+    if policy is None:
+        return RestartPolicy("on-failure", maximum) if maximum is not None else RestartPolicy("no")
+    if policy not in RESTART_POLICIES:
+        problems.add("restart.policy", f"{policy!r} is not one of never, always, on-failure")
+        return RestartPolicy("no")
+    if maximum is not None and policy != "on-failure":
+        problems.add(
+            "restart.max_restarts",
+            f"only allowed with policy on-failure (the engine refuses a maximum with {policy!r})",
+        )
+        maximum = None
+    return RestartPolicy(RESTART_POLICIES[policy], maximum or 0)
+
+
+def _number(problems: Problems, option: str, value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                problems.add(option, f"expected a number, got {value!r}")
+                return None
+        else:
+            problems.add(option, f"expected a number, got {value!r}")
+            return None
+    if value <= 0:
+        problems.add(option, f"expected a number greater than 0, got {value!r}")
+        return None
+    return float(value)
+
+
+def _size(problems: Problems, option: str, value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    try:
+        size = parse_data_size(value)
+    except ValueError as exc:
+        problems.add(option, f"{value!r} is not a data size: {exc}")
+        return None
+    if size <= 0:
+        problems.add(option, "expected a size greater than 0")
+        return None
+    return size
+
+
+def _parse_resources(problems: Problems, value: Any) -> Resources:
+    if value is None:
+        return Resources()
+    if not isinstance(value, dict) or set(value) - {"cpu", "memory"}:
+        problems.add("resources", "expected a mapping with cpu and/or memory, each with request and/or limit")
+        return Resources()
+    parsed: dict[str, dict[str, Any]] = {}
+    for kind in ("cpu", "memory"):
+        section = value.get(kind) or {}
+        if not isinstance(section, dict) or set(section) - {"request", "limit"}:
+            problems.add(f"resources.{kind}", "expected a mapping with request and/or limit")
+            section = {}
+        read = _number if kind == "cpu" else _size
+        parsed[kind] = {key: read(problems, f"resources.{kind}.{key}", section.get(key)) for key in ("request", "limit")}
+        request, limit = parsed[kind]["request"], parsed[kind]["limit"]
+        if request is not None and limit is not None and request > limit:
+            problems.add(f"resources.{kind}", f"request ({section.get('request')}) is above limit ({section.get('limit')})")
+    cpu, memory = parsed["cpu"], parsed["memory"]
+    return Resources(
+        nano_cpus=round(cpu["limit"] * 1e9) if cpu["limit"] else 0,
+        cpu_shares=max(2, round(cpu["request"] * 1024)) if cpu["request"] else 0,
+        memory=memory["limit"] or 0,
+        memory_reservation=memory["request"] or 0,
+    )
+
+
+def _port_number(problems: Problems, option: str, value: Any) -> Optional[int]:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        problems.add(option, f"expected a port number from 1 to 65535, got {value!r}")
+        return None
+    return value
+
+
+def parse_port_range(text: Any) -> list[int]:
+    """Ports of a range expression such as "80,443,8000-8100", in order."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("expected a string such as \"80,443,8000-8100\"")
+    ports: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        bounds = part.split("-")
+        if len(bounds) > 2 or not all(bound.strip().isdigit() for bound in bounds):
+            raise ValueError(f"{part!r} is not a port or a range of ports")
+        low, high = int(bounds[0]), int(bounds[-1])
+        if not (1 <= low <= high <= 65535):
+            raise ValueError(f"{part!r} is not within 1-65535 in ascending order")
+        ports.extend(range(low, high + 1))
+    return ports
+
+
+def _parse_ports(problems: Problems, option: str, value: Any) -> list[PortSpec]:
+    if not isinstance(value, dict):
+        problems.add(option, "expected a mapping with port (or range) and protocol")
+        return []
+    unknown = set(value) - {"port", "range", "protocol", "expose_as", "label", "internal"}
+    if unknown:
+        problems.add(option, f"unknown keys {sorted(unknown)}; expected port or range, protocol, expose_as, label, internal")
+    protocol = value.get("protocol")
+    if protocol not in PROTOCOLS:
+        problems.add(f"{option}.protocol", f"{protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        return []
+    label = value.get("label")
+    if label is not None and not is_valid_id(label):
+        problems.add(f"{option}.label", f"{label!r} is not a valid id; expected {ID_EXPECTED}")
+    internal = value.get("internal", False)
+    if internal is None:
+        internal = False
+    if not isinstance(internal, bool):
+        problems.add(f"{option}.internal", "expected a boolean")
+        internal = False
+    if (value.get("port") is None) == (value.get("range") is None):
+        problems.add(option, "give exactly one of port or range")
+        return []
+    expose_as = value.get("expose_as")
+    if value.get("port") is not None:
+        port = _port_number(problems, f"{option}.port", value["port"])
+        host = port if expose_as is None else _port_number(problems, f"{option}.expose_as", expose_as)
+        if port is None or host is None:
+            return []
+        return [PortSpec(port, protocol, host, label, internal)]
+    try:
+        container_ports = parse_port_range(value["range"])
+    except ValueError as exc:
+        problems.add(f"{option}.range", str(exc))
+        return []
+    host_ports = container_ports
+    if expose_as is not None:
+        try:
+            host_ports = parse_port_range(expose_as)
+        except ValueError as exc:
+            problems.add(f"{option}.expose_as", str(exc))
+            return []
+        if len(host_ports) != len(container_ports):
+            problems.add(
+                f"{option}.expose_as",
+                f"range of {len(host_ports)} ports does not match the {len(container_ports)} ports of range",
+            )
+            return []
+    return [PortSpec(port, protocol, host, label, internal) for port, host in zip(container_ports, host_ports)]
+
+
+def _parse_services(problems: Problems, value: Any) -> tuple[Service, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add("services", "expected a list of {id, ports}")
+        return ()
+    services: list[Service] = []
+    seen_ids: set[str] = set()
+    published: dict[tuple[str, int], str] = {}
+    for index, item in enumerate(value):
+        option = f"services[{index}]"
+        if item is None:
+            continue
+        if not isinstance(item, dict):
+            problems.add(option, "expected a mapping with id and ports")
+            continue
+        unknown = set(item) - {"id", "ports"}
+        if unknown:
+            problems.add(option, f"unknown keys {sorted(unknown)}; expected id, ports")
+        service_id = check_id(problems, f"{option}.id", item.get("id"))
+        if service_id in seen_ids:
+            problems.add(f"{option}.id", f"{service_id!r} is used by two services")
+        seen_ids.add(service_id or "")
+        ports_value = item.get("ports") or []
+        if not isinstance(ports_value, list):
+            problems.add(f"{option}.ports", "expected a list of ports")
+            continue
+        ports: list[PortSpec] = []
+        for port_index, port_value in enumerate(ports_value):
+            if port_value is None:
+                continue
+            ports.extend(_parse_ports(problems, f"{option}.ports[{port_index}]", port_value))
+        for port in ports:
+            if port.internal:
+                continue
+            key = ("udp" if port.protocol == "udp" else "tcp", port.expose_as)
+            if key in published:
+                problems.add(f"{option}.ports", f"host port {port.expose_as}/{key[0]} is also published by {published[key]}")
+            published[key] = f"{option} ({service_id})"
+        if service_id:
+            services.append(Service(service_id, tuple(ports)))
+    return tuple(services)
+
+
+def is_absolute_path(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("/")
+
+
+MOUNT_SOURCE_FIELDS = {
+    "host": {"type", "path"},
+    "volume": {"type", "id", "scope", "create", "source"},
+    "string": {"type", "data"},
+    "dataset": {"type", "dataset", "version", "path"},
+    "repo": {"type", "repo", "path", "revision"},
+}
+VOLUME_SCOPES = ("job", "project")
+VOLUME_CREATE = ("never", "when-missing", "always")
+
+
+def _parse_mount_source(problems: Problems, option: str, source: Any) -> Optional[dict[str, Any]]:
+    if not isinstance(source, dict):
+        problems.add(option, "expected a mapping with type (host, volume, string, dataset or repo)")
+        return None
+    kind = source.get("type")
+    if kind not in MOUNT_SOURCE_FIELDS:
+        problems.add(f"{option}.type", f"{kind!r} is not one of {', '.join(MOUNT_SOURCE_FIELDS)}")
+        return None
+    unknown = set(source) - MOUNT_SOURCE_FIELDS[kind]
+    if unknown:
+        problems.add(option, f"unknown keys {sorted(unknown)} for a {kind} source")
+    parsed = {key: item for key, item in source.items() if item is not None}
+    if kind == "host":
+        if not isinstance(source.get("path"), str) or not source["path"]:
+            problems.add(f"{option}.path", "expected the host path as a non-empty string")
+            return None
+    elif kind == "volume":
+        if "id" in parsed:
+            check_id(problems, f"{option}.id", parsed["id"])
+        parsed.setdefault("scope", "job")
+        parsed.setdefault("create", "when-missing")
+        if parsed["scope"] not in VOLUME_SCOPES:
+            problems.add(f"{option}.scope", f"{parsed['scope']!r} is not one of {', '.join(VOLUME_SCOPES)}")
+        if parsed["create"] not in VOLUME_CREATE:
+            problems.add(f"{option}.create", f"{parsed['create']!r} is not one of {', '.join(VOLUME_CREATE)}")
+        if "source" in parsed:
+            inner = _parse_mount_source(problems, f"{option}.source", parsed["source"])
+            if inner is not None and inner["type"] == "volume":
+                problems.add(f"{option}.source", "a volume cannot take its contents from another volume source")
+            parsed["source"] = inner
+    elif kind == "string":
+        if not isinstance(source.get("data"), str):
+            problems.add(f"{option}.data", "expected the file's text as a string")
+            return None
+    elif kind == "dataset":
+        check_id(problems, f"{option}.dataset", source.get("dataset"))
+        version = source.get("version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+            problems.add(f"{option}.version", f"expected a version number >= 1, got {version!r}")
+    elif kind == "repo":
+        if source.get("repo") is not None:
+            problems.add(f"{option}.repo", f"repository {source['repo']!r} is not supported; only the project's own directory (no repo) is")
+    return parsed
+
+
+def _parse_mounts(problems: Problems, value: Any) -> tuple[Mount, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add("mounts", "expected a list of {source, path}")
+        return ()
+    mounts: list[Mount] = []
+    paths: set[str] = set()
+    for index, item in enumerate(value):
+        if item is None:
+            continue
+        option = f"mounts[{index}]"
+        if not isinstance(item, dict) or set(item) - {"source", "path"}:
+            problems.add(option, "expected a mapping with source and path")
+            continue
+        path = item.get("path")
+        if not is_absolute_path(path):
+            problems.add(f"{option}.path", f"expected an absolute path in the container, got {path!r}")
+            continue
+        normalized = "/" + "/".join(part for part in path.split("/") if part)
+        if normalized in paths:
+            problems.add(f"{option}.path", f"{normalized!r} is mounted twice")
+        paths.add(normalized)
+        source = _parse_mount_source(problems, f"{option}.source", item.get("source"))
+        if source is not None:
+            mounts.append(Mount(normalized, source))
+    return tuple(mounts)
+
+
+def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add("datasets", "expected a list of {path, sink}")
+        return ()
+    datasets: list[DatasetSpec] = []
+    for index, item in enumerate(value):
+        if item is None:
+            continue
+        option = f"datasets[{index}]"
+        if not isinstance(item, dict) or set(item) - {"path", "sink"}:
+            problems.add(option, "expected a mapping with path and sink")
+            continue
+        path = item.get("path")
+        if not is_absolute_path(path):
+            problems.add(f"{option}.path", f"expected an absolute path in the container, got {path!r}")
+            continue
+        sink = item.get("sink")
+        if isinstance(sink, str):
+            if check_id(problems, f"{option}.sink", sink):
+                datasets.append(DatasetSpec(path, sink))
+            continue
+        if not isinstance(sink, dict) or sink.get("type", "dataset") != "dataset" or set(sink) - {"type", "dataset", "path", "info"}:
+            problems.add(f"{option}.sink", "expected a dataset id or {type: dataset, dataset, path, info}")
+            continue
+        dataset = check_id(problems, f"{option}.sink.dataset", sink.get("dataset"))
+        sink_path = sink.get("path")
+        if sink_path is not None and (not isinstance(sink_path, str) or ".." in sink_path.split("/")):
+            problems.add(f"{option}.sink.path", "expected a relative path inside the dataset without '..'")
+            sink_path = None
+        info = sink.get("info")
+        if dataset:
+            datasets.append(DatasetSpec(path, dataset, sink_path.strip("/") if sink_path else None, None if info is None else str(info)))
+    return tuple(datasets)
+
+
+def _bool(problems: Problems, option: str, value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        problems.add(option, f"expected a boolean, got {value!r}")
+        return default
+    return value
+
+
+def parse_spec(params: dict[str, Any]) -> ContainerSpec:
+    """Validate every spec option and return the normalized spec, or raise SpecError listing all problems."""
+    problems = Problems()
+    state = params.get("state") or "started"
+    image = params.get("image")
+    if image is None:
+        if state != "absent":
+            problems.add("image", "is required unless state is absent")
+    elif not isinstance(image, str) or not IMAGE_PATTERN.match(image):
+        problems.add("image", f"{image!r} is not a valid image reference; expected [registry[:port]/]name[:tag][@digest]")
+        image = None
+    else:
+        image = normalize_image(image)
+
+    container_id = params.get("id")
+    if container_id is None:
+        if isinstance(image, str):
+            container_id = default_id_for_image(image)
+            if not is_valid_id(container_id):
+                problems.add("id", f"the default taken from the image, {container_id!r}, is not a valid id; set id ({ID_EXPECTED})")
+                container_id = None
+        elif state == "absent":
+            problems.add("id", "is required when image is not given")
+    else:
+        container_id = check_id(problems, "id", container_id)
+
+    project = params.get("project")
+    if project is not None:
+        project = check_id(problems, "project", project)
+
+    workdir = params.get("workdir")
+    if workdir is not None and not is_absolute_path(workdir):
+        problems.add("workdir", f"expected an absolute path, got {workdir!r}")
+
+    user = params.get("user")
+    if user is not None:
+        if isinstance(user, bool) or not isinstance(user, (int, str)) or (isinstance(user, int) and user < 0) or user == "":
+            problems.add("user", f"expected a user name or a UID, got {user!r}")
+            user = None
+        else:
+            user = str(user)
+
+    scaling = params.get("scaling")
+    if scaling is None:
+        scaling = 1
+    elif isinstance(scaling, bool) or not isinstance(scaling, int) or scaling < 0:
+        problems.add("scaling", f"expected a whole number >= 0, got {scaling!r}")
+        scaling = 1
+
+    instance_type = params.get("instance_type")
+    if instance_type is not None:
+        instance_type = check_id(problems, "instance_type", instance_type)
+
+    env = _parse_env(problems, params.get("env"))
+    spec = ContainerSpec(
+        image=image,
+        id=container_id or "",
+        project=project,
+        cmd=_parse_command(problems, "cmd", params.get("cmd")),
+        entrypoint=_parse_command(problems, "entrypoint", params.get("entrypoint")),
+        env=env,
+        workdir=workdir if is_absolute_path(workdir) else None,
+        no_stdin=_bool(problems, "no_stdin", params.get("no_stdin"), False),
+        tty=_bool(problems, "tty", params.get("tty"), True),
+        user=user,
+        restart=_parse_restart(problems, params.get("restart")),
+        resources=_parse_resources(problems, params.get("resources")),
+        services=_parse_services(problems, params.get("services")),
+        mounts=_parse_mounts(problems, params.get("mounts")),
+        datasets=_parse_datasets(problems, params.get("datasets")),
+        scaling=scaling,
+        update_image=_bool(problems, "update_image", params.get("update_image"), False),
+        instance_type=instance_type,
+        secrets=tuple(variable.value for variable in env if variable.secret and variable.value),
+    )
+    problems.raise_if_any()
+    return spec

@@ -1,0 +1,479 @@
+#!/usr/bin/python
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container
+short_description: Run Polytope's container spec idempotently on a Docker engine
+version_added: 0.1.0
+description:
+  - Runs the spec of Polytope's C(polytope/container) module (image, command, mounts, environment, services,
+    datasets, restart policy, scaling, resources and the rest) on a Docker engine, and keeps it there.
+  - A rerun compares the desired spec with what the engine really has and changes only what differs. Resources
+    and the restart policy change in place; every other change replaces the replicas one at a time, each
+    replacement started and its services open before the next, and a replacement that fails to start puts the
+    old container back.
+  - Replica 1 is named C([<project>.]<id>), replica k C([<project>.]<id>.<k>). Ownership is decided by labels,
+    never by names; a container with a clashing name that this module did not make is never touched.
+  - The card's hyphenated keys (C(no-stdin), C(update-image), C(instance-type), C(max-restarts), C(expose-as))
+    are accepted at any depth; the action plugin renames them.
+author:
+  - polytope.core maintainers
+requirements:
+  - Docker SDK for Python 7.0 or newer (C(docker)) on the machine that runs the module
+  - Docker Engine API 1.41 (Docker 20.10) or newer
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+  action:
+    support: full
+  async:
+    support: none
+  action_group:
+    support: full
+    membership:
+      - polytope.core.polytope
+  platform:
+    platforms: posix
+options:
+  image:
+    description:
+      - The image reference, C([registry[:port]/]name[:tag][@digest]). No tag means C(latest).
+      - Required unless O(state=absent).
+    type: str
+  id:
+    description:
+      - The replicas' identity and name; 2 to 63 characters of C(a-z), C(0-9), C(_) and C(-), starting with a
+        letter or digit.
+      - Defaults to the image's last path segment without its tag, lower-cased, other characters turned into C(-).
+    type: str
+  project:
+    description:
+      - A namespace (id-shaped) that becomes part of the names, labels and default network, so two projects never
+        share containers. The template role sets it to the template's project.
+    type: str
+  cmd:
+    description:
+      - The command. A string is split into words like a POSIX shell would (no shell runs); a list is taken as is,
+        null items skipped. Unset keeps the image's command.
+    type: raw
+  entrypoint:
+    description:
+      - The entrypoint, in the same forms as O(cmd). Unset keeps the image's entrypoint.
+    type: raw
+  mounts:
+    description:
+      - Files and directories to mount. Each item is C({source, path}) with C(path) absolute in the container;
+        null items are skipped.
+      - C(source) is C({type: host, path}); a relative host path is relative to O(project_dir).
+      - An absolute host path is a path on the engine's machine and must exist.
+    type: list
+    elements: dict
+  env:
+    description:
+      - Environment variables, as a list of C({name, value, secret}) (null items skipped) or a mapping of names to
+        values. Booleans render C(true)/C(false), a missing value is the empty string.
+      - C(secret=true) keeps that value out of every result, diff, warning and error.
+    type: raw
+  workdir:
+    description: The working directory, an absolute path.
+    type: str
+  no_stdin:
+    description: Keep the container's stdin closed.
+    type: bool
+    default: false
+  tty:
+    description: Allocate a pseudo-TTY.
+    type: bool
+    default: true
+  services:
+    description:
+      - Ports to expose as services. Replica 1 publishes each port on O(publish_address) at C(expose_as) (default
+        the container port); further replicas get ports the engine picks; C(internal) ports publish nothing.
+      - Every replica joins O(network) with the id and each service id as aliases.
+    type: list
+    elements: dict
+    suboptions:
+      id:
+        description: The service id, also the host name siblings reach it by.
+        type: str
+        required: true
+      ports:
+        description:
+          - C({port, protocol, expose_as, label, internal}), or C({range, protocol, expose_as, ...}) with a range
+            such as V(8000-8010) and an C(expose_as) range of the same length.
+          - C(protocol) is one of V(tcp), V(udp), V(http), V(https).
+        type: list
+        elements: dict
+        default: []
+  datasets:
+    description:
+      - Paths in the container to store as datasets when a replica terminates; each C({path, sink}).
+    type: list
+    elements: dict
+  user:
+    description: The user name or UID to run as.
+    type: raw
+  restart:
+    description: The restart policy. Changed in place on running replicas.
+    type: dict
+    suboptions:
+      policy:
+        description: V(never), V(always) or V(on-failure).
+        type: str
+        choices: [never, always, on-failure]
+      max_restarts:
+        description: Maximum restarts; only with V(on-failure), which it implies when O(restart.policy) is unset.
+        type: int
+  scaling:
+    description: How many replicas to run; V(0) removes every replica.
+    type: int
+    default: 1
+  update_image:
+    description:
+      - V(true) pulls the image on every run before anything else (a failed pull fails the task and touches
+        nothing); V(false) pulls only when the reference is missing. Replicas running another image are replaced.
+    type: bool
+    default: false
+  instance_type:
+    description:
+      - The machine class to run on. It must equal the engine's C(polytope.instance-type) label when the engine has
+        one; an engine without the label runs the replicas with a warning.
+    type: str
+  resources:
+    description:
+      - C(cpu.limit) becomes NanoCpus, C(cpu.request) CpuShares (1024 per cpu), C(memory.limit) Memory,
+        C(memory.request) MemoryReservation. Sizes are bytes or a number with a suffix (V(512Mi), V(512m), V(1G)).
+      - Changed in place where the engine can; removing a limit replaces the replicas.
+    type: dict
+    suboptions:
+      cpu:
+        description: C(request) and C(limit) in cpus (numbers).
+        type: dict
+      memory:
+        description: C(request) and C(limit) as data sizes.
+        type: dict
+  state:
+    description:
+      - V(started) runs every replica with this spec and waits for its services.
+      - V(restarted) is V(started), then restarts each replica in turn.
+      - V(completed) runs every replica and waits for it to exit; a non-zero exit fails the task.
+      - V(stopped) keeps the replicas without running them.
+      - V(absent) removes every replica.
+    type: str
+    choices: [started, restarted, completed, stopped, absent]
+    default: started
+  wait_timeout:
+    description: Seconds to wait for services to open and, with V(completed), for the exit; V(0) waits forever.
+    type: int
+    default: 600
+  stop_timeout:
+    description: Seconds between SIGTERM and SIGKILL when the module stops a replica. Not part of the spec.
+    type: int
+    default: 10
+  recreate:
+    description: Replace the replicas even when nothing changed (with V(completed), run the job again).
+    type: bool
+    default: false
+  network:
+    description: The user-defined bridge network the replicas join, created when missing. Defaults to V(polytope), or C(polytope-<project>).
+    type: str
+  publish_address:
+    description: The host address service ports are published on; V(127.0.0.1) keeps them local.
+    type: str
+    default: 0.0.0.0
+  project_dir:
+    description: The base of relative C(host) mount paths. The action plugin sets it to the playbook's directory.
+    type: path
+  docker_host:
+    description:
+      - The engine's address, for example V(unix:///var/run/docker.sock) or V(tcp://engine.example.com:2376).
+      - Falls back to E(DOCKER_HOST), then the local socket.
+    type: str
+    aliases: [docker_url]
+  tls:
+    description: Connect with TLS without verifying the engine's certificate. Falls back to E(DOCKER_TLS).
+    type: bool
+  validate_certs:
+    description: Connect with TLS and verify the engine's certificate. Falls back to E(DOCKER_TLS_VERIFY).
+    type: bool
+    aliases: [tls_verify]
+  ca_path:
+    description: CA certificate to verify the engine with. Falls back to C(ca.pem) in E(DOCKER_CERT_PATH).
+    type: path
+    aliases: [ca_cert, tls_ca_cert, cacert_path]
+  client_cert:
+    description: Client certificate. Falls back to C(cert.pem) in E(DOCKER_CERT_PATH).
+    type: path
+    aliases: [tls_client_cert, cert_path]
+  client_key:
+    description: Client key; never logged. Falls back to C(key.pem) in E(DOCKER_CERT_PATH).
+    type: path
+    aliases: [tls_client_key, key_path]
+  api_version:
+    description: The Engine API version; V(auto) asks the engine. Falls back to E(DOCKER_API_VERSION).
+    type: str
+    aliases: [docker_api_version]
+  timeout:
+    description: Seconds an engine API call may take. Falls back to E(DOCKER_TIMEOUT), then V(60).
+    type: int
+notes:
+  - A C(restart=always) replica that O(state=stopped) stopped starts again when the engine restarts; that is
+    Docker's rule.
+  - Registry credentials come from the Docker client configuration, as with the C(docker) CLI.
+seealso:
+  - module: community.docker.docker_container
+  - name: Polytope container module
+    description: The C(polytope/container) module card this module implements.
+    link: https://polytope.com/docs
+"""
+
+EXAMPLES = r"""
+- name: Serve ./html with a web server, restarted always
+  polytope.core.container:
+    id: web-server
+    image: polytope-demo/httpd:latest
+    cmd: httpd -f -p 80 -h /www
+    mounts:
+      - source: {type: host, path: ./html}
+        path: /www
+    services:
+      - id: web
+        ports:
+          - {port: 80, protocol: http, expose_as: 8080}
+    restart:
+      policy: always
+
+- name: Run three replicas with limits, published on localhost only
+  polytope.core.container:
+    id: api
+    project: shop
+    image: registry.example.com/shop/api:1.4
+    scaling: 3
+    publish_address: 127.0.0.1
+    env:
+      - {name: LOG_LEVEL, value: info}
+      - {name: DB_PASSWORD, value: "{{ vault_db_password }}", secret: true}
+    resources:
+      cpu: {request: 0.25, limit: 1}
+      memory: {request: 128Mi, limit: 512Mi}
+    services:
+      - id: api
+        ports:
+          - {port: 8000, protocol: http}
+
+- name: Run a migration job to completion
+  polytope.core.container:
+    id: migrate
+    image: registry.example.com/shop/api:1.4
+    cmd: [python, manage.py, migrate]
+    state: completed
+  register: migration
+
+- name: Remove the replicas of a project
+  polytope.core.container:
+    id: api
+    project: shop
+    state: absent
+
+- name: Point every task of the play at a remote engine once
+  module_defaults:
+    group/polytope.core.polytope:
+      docker_host: tcp://engine.example.com:2376
+      validate_certs: true
+  block:
+    - name: Run a worker there
+      polytope.core.container:
+        id: worker
+        image: registry.example.com/shop/worker:1.4
+"""
+
+RETURN = r"""
+actions:
+  description: What the run did (or, in check mode, would do), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["web-server: replace (the spec changed)"]
+containers:
+  description: The replicas as of the end of the run.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The container name.
+      type: str
+      sample: shop.api.2
+    id:
+      description: The container id.
+      type: str
+      sample: 4b6c2a1f0e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b
+    replica:
+      description: The replica number.
+      type: int
+      sample: 2
+    status:
+      description: The engine's status of the container.
+      type: str
+      sample: running
+    image:
+      description: The image reference the container was created from.
+      type: str
+      sample: registry.example.com/shop/api:1.4
+    image_id:
+      description: The image id the container runs.
+      type: str
+      sample: sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+    ports:
+      description: Published ports, container port to C(address:port) list.
+      type: dict
+      sample: {"8000/tcp": ["127.0.0.1:8000"]}
+services:
+  description: Every replica's service endpoints as of the end of the run.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The service id.
+      type: str
+      sample: api
+    replica:
+      description: The replica number.
+      type: int
+      sample: 1
+    port:
+      description: The container port.
+      type: int
+      sample: 8000
+    protocol:
+      description: V(tcp), V(udp), V(http) or V(https).
+      type: str
+      sample: http
+    label:
+      description: The port's label.
+      type: str
+      sample: grpc
+    internal:
+      description: Whether the port is reachable only inside the network.
+      type: bool
+      sample: false
+    host:
+      description: The host the port is published on (null for internal ports).
+      type: str
+      sample: localhost
+    host_port:
+      description: The published host port (null for internal ports).
+      type: int
+      sample: 8000
+    url:
+      description: Where the service answers.
+      type: str
+      sample: http://localhost:8000/
+exit_code:
+  description: The first non-zero exit code, else 0.
+  returned: with O(state=completed)
+  type: int
+  sample: 0
+exit_codes:
+  description: Each replica's exit code, in replica order.
+  returned: with O(state=completed)
+  type: list
+  elements: int
+  sample: [0, 0]
+logs:
+  description: The last lines of the log of the replica that failed or exited non-zero.
+  returned: on failure, and with O(state=completed) when a replica exited non-zero
+  type: list
+  elements: str
+  sample: ["Traceback (most recent call last):", "ValueError: no database"]
+datasets:
+  description: The dataset versions this run stored.
+  returned: when datasets were stored
+  type: list
+  elements: dict
+  sample: [{"dataset": "results", "version": 3, "outcome": "succeeded", "archive": "/var/lib/polytope/datasets/results/v3.tar.gz", "size": 10240, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "replica": 1}]
+diff:
+  description: In diff mode, per replica, what was created, replaced, updated in place or removed, with before and after.
+  returned: in diff mode
+  type: dict
+  sample: {"before": {"web": {"status": "running", "container": "4b6c2a1f0e0d"}}, "after": {"web": {"change": "replaced", "reasons": ["the spec changed"]}}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.polytope.core.plugins.module_utils._connection import (
+    CONNECTION_ARGUMENT_SPEC,
+    DOCKER_IMPORT_ERROR,
+    MISSING_SDK_MESSAGE,
+)
+from ansible_collections.polytope.core.plugins.module_utils._module import run_module
+
+ARGUMENT_SPEC = {
+    "image": {"type": "str"},
+    "id": {"type": "str"},
+    "project": {"type": "str"},
+    "cmd": {"type": "raw"},
+    "entrypoint": {"type": "raw"},
+    "mounts": {"type": "list", "elements": "dict"},
+    "env": {"type": "raw"},
+    "workdir": {"type": "str"},
+    "no_stdin": {"type": "bool", "default": False},
+    "tty": {"type": "bool", "default": True},
+    "services": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "id": {"type": "str", "required": True},
+            "ports": {"type": "list", "elements": "dict", "default": []},
+        },
+    },
+    "datasets": {"type": "list", "elements": "dict"},
+    "user": {"type": "raw"},
+    "restart": {
+        "type": "dict",
+        "options": {
+            "policy": {"type": "str", "choices": ["never", "always", "on-failure"]},
+            "max_restarts": {"type": "int"},
+        },
+    },
+    "scaling": {"type": "int", "default": 1},
+    "update_image": {"type": "bool", "default": False},
+    "instance_type": {"type": "str"},
+    "resources": {
+        "type": "dict",
+        "options": {
+            "cpu": {"type": "dict"},
+            "memory": {"type": "dict"},
+        },
+    },
+    "state": {"type": "str", "default": "started", "choices": ["started", "restarted", "completed", "stopped", "absent"]},
+    "wait_timeout": {"type": "int", "default": 600},
+    "stop_timeout": {"type": "int", "default": 10},
+    "recreate": {"type": "bool", "default": False},
+    "network": {"type": "str"},
+    "publish_address": {"type": "str", "default": "0.0.0.0"},
+    "project_dir": {"type": "path"},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if DOCKER_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("docker (the Docker SDK for Python)") + " " + MISSING_SDK_MESSAGE, exception=DOCKER_IMPORT_ERROR)
+    run_module(module)
+
+
+if __name__ == "__main__":
+    main()
