@@ -452,6 +452,8 @@ def _conform_record(value: Any, record: dict, path: str) -> dict:
         item = given.get(key)
         if item is None and not _is_optional(field_type):
             raise _Mismatch(_at(path, key), f"required key {key!r} is missing")
+        if item is None and isinstance(field_type, dict):
+            continue  # an optional nested record left out
         conformed = conform(item, field_type, _at(path, key))
         if conformed is not None:
             result[key] = conformed
