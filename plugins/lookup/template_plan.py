@@ -1,0 +1,140 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: template_plan
+author:
+  - polytope.core maintainers
+version_added: 0.1.0
+short_description: Expand a template of a polytope.yml into an execution plan
+description:
+  - Reads a C(polytope.yml) with YAML 1.2 rules and expands one of its templates into the ordered steps that
+    the M(polytope.core.container) module runs, without touching any engine.
+  - Modules built on other modules are followed down to C(polytope/container) (or C(polytope/build-image)),
+    parameters are type-checked with Polytope's type language and their defaults applied, and
+    C(pt.param), C(pt.value) and C(pt.secret) references (also the older C(#pt-param) forms and
+    C({pt.value x}) interpolation inside strings) are replaced.
+  - Every problem of the template is reported at once, in one error naming the file, the template, the step,
+    the module and the argument. Secret values never appear in an error.
+  - Each step of the plan has C(step) (its id), C(id) (the container id), C(module) (the chain of modules down
+    to the primitive), C(kind) (C(container) or C(build_image)), C(state) (C(completed) for a step others
+    wait for, else C(started)), C(run_when) (C(after) and C(condition), or null), C(waited_by), C(args) (the
+    options of M(polytope.core.container), with C(project)), C(secret) (whether the step carries a secret)
+    and C(secret_paths) (where, for masking).
+options:
+  _terms:
+    description: Path of the C(polytope.yml). A relative path is looked up like other lookup files (the
+      playbook's or role's C(files/) and directory), then in the current working directory.
+    required: true
+    type: path
+  template:
+    description: Id of the template to expand.
+    required: true
+    type: str
+  params:
+    description: The template's parameters (its C(params:)).
+    type: dict
+    default: {}
+  values:
+    description: Values for C(pt.value) references.
+    type: dict
+    default: {}
+  secrets:
+    description: Secrets for C(pt.secret) references. They stay in the plan (the steps need them), so print
+      a plan only with O(masked=true).
+    type: dict
+    default: {}
+  project:
+    description: The project every step runs in (C(project) of M(polytope.core.container)); defaults to the
+      template id.
+    type: str
+  masked:
+    description: Return the plan with every secret value replaced by C(********), for printing.
+    type: bool
+    default: false
+notes:
+  - The C(tools:) format of newer C(polytope.yml) files and C(#pt-clj)/C(#pt-js)/C(#pt-py) code strings are not
+    supported; both are reported as errors.
+seealso:
+  - module: polytope.core.container
+"""
+
+EXAMPLES = r"""
+- name: Show the plan of the web-stack template, secrets masked
+  ansible.builtin.debug:
+    msg: "{{ lookup('polytope.core.template_plan', 'polytope.yml', template='web-stack', masked=true) }}"
+
+- name: Expand with a value and a secret
+  ansible.builtin.set_fact:
+    plan: "{{ lookup('polytope.core.template_plan', playbook_dir ~ '/polytope.yml', template='stack',
+              values={'api-port': '8080'}, secrets={'db-password': vault_db_password}, project='demo') }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: One element, the plan.
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The file name as given.
+      type: str
+    template:
+      description: The template id.
+      type: str
+    project:
+      description: The project of every step.
+      type: str
+    steps:
+      description: The steps in the order they run (every step after the steps it waits for).
+      type: list
+      elements: dict
+"""
+
+import os
+from typing import Any, Optional
+
+from ansible.errors import AnsibleLookupError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.polytope.core.plugins.module_utils._template import TemplateError, expand, masked
+
+
+class LookupModule(LookupBase):
+    def run(self, terms: list[Any], variables: Optional[dict[str, Any]] = None, **kwargs: Any) -> list[dict]:
+        self.set_options(var_options=variables, direct=kwargs)
+        if len(terms) != 1:
+            raise AnsibleLookupError(f"template_plan takes exactly one polytope.yml path, got {len(terms)}")
+        path = self._polytope_file(str(terms[0]), variables or {})
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AnsibleLookupError(f"cannot read {path}: {to_text(exc)}") from None
+        try:
+            plan = expand(
+                text,
+                path,
+                self.get_option("template"),
+                params=self.get_option("params"),
+                values=self.get_option("values"),
+                secrets=self.get_option("secrets"),
+                project=self.get_option("project"),
+            )
+        except TemplateError as exc:
+            raise AnsibleLookupError(str(exc)) from None
+        return [masked(plan) if self.get_option("masked") else plan]
+
+    def _polytope_file(self, term: str, variables: dict[str, Any]) -> str:
+        if os.path.isabs(term):
+            found = term
+        else:
+            # The usual lookup search path first, then where the user runs ansible-playbook (like Polytope's CLI).
+            found = self.find_file_in_search_path(variables, "files", term, ignore_missing=True) or os.path.abspath(term)
+        if not os.path.isfile(found):
+            raise AnsibleLookupError(f"polytope.yml not found: {term}")
+        return found
