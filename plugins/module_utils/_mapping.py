@@ -21,7 +21,6 @@ LABEL_ID = "polytope.id"
 LABEL_REPLICA = "polytope.replica"
 LABEL_FINGERPRINT = "polytope.fingerprint"
 LABEL_DATASETS = "polytope.datasets"
-LABEL_STOP_TIMEOUT = "polytope.stop-timeout"
 
 # Bump only with a changelog entry: a new version replaces every running replica on upgrade.
 FINGERPRINT_VERSION = "1"
@@ -112,14 +111,13 @@ def datasets_label(spec: ContainerSpec) -> str:
     )
 
 
-def labels_for(spec: ContainerSpec, replica: int, spec_fingerprint: str, stop_timeout: int) -> dict[str, str]:
+def labels_for(spec: ContainerSpec, replica: int, spec_fingerprint: str) -> dict[str, str]:
     labels = {
         LABEL_MANAGED: MANAGED_BY,
         LABEL_PROJECT: spec.project or "",
         LABEL_ID: spec.id,
         LABEL_REPLICA: str(replica),
         LABEL_FINGERPRINT: spec_fingerprint,
-        LABEL_STOP_TIMEOUT: str(stop_timeout),
     }
     if spec.datasets:
         labels[LABEL_DATASETS] = datasets_label(spec)
@@ -161,7 +159,6 @@ def create_body(
     replica: int,
     placement: Placement,
     spec_fingerprint: str,
-    stop_timeout: int,
 ) -> dict[str, Any]:
     """The body of POST /containers/create for one replica."""
     exposed = {port.docker_key: {} for service in spec.services for port in service.ports}
@@ -186,9 +183,8 @@ def create_body(
         "AttachStdin": False,
         "AttachStdout": False,
         "AttachStderr": False,
-        "Labels": labels_for(spec, replica, spec_fingerprint, stop_timeout),
+        "Labels": labels_for(spec, replica, spec_fingerprint),
         "ExposedPorts": exposed,
-        "StopTimeout": stop_timeout,
         "HostConfig": host_config,
         "NetworkingConfig": {"EndpointsConfig": {placement.network: {"Aliases": aliases(spec)}}},
     }

@@ -247,7 +247,7 @@ class ContainerRun:
 
     # -- engine changes ----------------------------------------------------------------------------------
     def _create(self, number: int, name: str) -> str:
-        body = create_body(self.spec, number, self.placement, self.fingerprint, self._stop_timeout())
+        body = create_body(self.spec, number, self.placement, self.fingerprint)
         return self.engine.create(body, name)
 
     def _start(self, number: int, container_id: str, name: str) -> None:
