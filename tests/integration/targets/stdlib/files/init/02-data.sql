@@ -1,0 +1,1 @@
+INSERT INTO greeting VALUES ('hello');
