@@ -1086,16 +1086,18 @@ class TestStandardLibrary:
 
 
 def shared_dir() -> Optional[Path]:
+    """``../shared`` beside the repository root, or POLYTOPE_SHARED.
+
+    ansible-test runs a copy of the checkout deeper in the tree (build/test/ansible_collections/...),
+    so every ancestor's ``shared`` is tried, nearest first.
+    """
     configured = os.environ.get("POLYTOPE_SHARED")
     if configured:
-        return Path(configured)
-    # tests/unit/plugins/module_utils/<this file>: the repository root is four levels up; under
-    # ansible-test the checkout sits at <root>/ansible_collections/polytope/core, so try the
-    # real path too.
-    for base in (Path(__file__).resolve(), Path(__file__).absolute()):
-        candidate = base.parents[4] / ".." / "shared"
-        if candidate.is_dir():
-            return candidate.resolve()
+        return Path(configured) if Path(configured).is_dir() else None
+    for ancestor in Path(__file__).resolve().parents:
+        candidate = ancestor / "shared"
+        if (candidate / "corpus" / "polytope-yml").is_dir():
+            return candidate
     return None
 
 
