@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 
 import pytest
-
-from ansible_collections.polytope.core.plugins.module_utils._card_keys import CARD_KEYS, rename_card_keys
+from ansible_collections.polytope.core.plugins.module_utils._card_keys import (
+    CARD_KEYS,
+    rename_card_keys,
+)
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_spec
 
 
@@ -23,7 +25,14 @@ def test_card_keys_are_the_five_of_the_contract() -> None:
 
 
 def test_top_level_keys() -> None:
-    assert rename_card_keys({"image": "nginx", "no-stdin": True, "update-image": False, "instance-type": "cpu-small"}) == {
+    assert rename_card_keys(
+        {
+            "image": "nginx",
+            "no-stdin": True,
+            "update-image": False,
+            "instance-type": "cpu-small",
+        }
+    ) == {
         "image": "nginx",
         "no_stdin": True,
         "update_image": False,
@@ -35,22 +44,37 @@ def test_nested_keys() -> None:
     args = {
         "restart": {"policy": "on-failure", "max-restarts": 3},
         "services": [
-            {"id": "web", "ports": [{"port": 80, "protocol": "http", "expose-as": 8080}, None]},
-            {"id": "rng", "ports": [{"range": "1-2", "protocol": "tcp", "expose-as": "3-4"}]},
+            {
+                "id": "web",
+                "ports": [{"port": 80, "protocol": "http", "expose-as": 8080}, None],
+            },
+            {
+                "id": "rng",
+                "ports": [{"range": "1-2", "protocol": "tcp", "expose-as": "3-4"}],
+            },
         ],
     }
     assert rename_card_keys(args) == {
         "restart": {"policy": "on-failure", "max_restarts": 3},
         "services": [
-            {"id": "web", "ports": [{"port": 80, "protocol": "http", "expose_as": 8080}, None]},
-            {"id": "rng", "ports": [{"range": "1-2", "protocol": "tcp", "expose_as": "3-4"}]},
+            {
+                "id": "web",
+                "ports": [{"port": 80, "protocol": "http", "expose_as": 8080}, None],
+            },
+            {
+                "id": "rng",
+                "ports": [{"range": "1-2", "protocol": "tcp", "expose_as": "3-4"}],
+            },
         ],
     }
 
 
 def test_env_mapping_names_are_left_alone() -> None:
     args = {"env": {"no-stdin": "1", "expose-as": "x", "PLAIN": "y"}, "no-stdin": True}
-    assert rename_card_keys(args) == {"env": {"no-stdin": "1", "expose-as": "x", "PLAIN": "y"}, "no_stdin": True}
+    assert rename_card_keys(args) == {
+        "env": {"no-stdin": "1", "expose-as": "x", "PLAIN": "y"},
+        "no_stdin": True,
+    }
 
 
 def test_env_list_keys_and_values_are_left_alone() -> None:
@@ -59,13 +83,21 @@ def test_env_list_keys_and_values_are_left_alone() -> None:
 
 
 def test_underscore_spelling_and_other_hyphenated_keys_unchanged() -> None:
-    args = {"no_stdin": True, "run-when": {"after": "x"}, "cmd": ["--no-stdin", "expose-as"], "max_restarts": 1}
+    args = {
+        "no_stdin": True,
+        "run-when": {"after": "x"},
+        "cmd": ["--no-stdin", "expose-as"],
+        "max_restarts": 1,
+    }
     assert rename_card_keys(args) == args
 
 
 def test_values_are_never_renamed() -> None:
     assert rename_card_keys({"cmd": "no-stdin"}) == {"cmd": "no-stdin"}
-    assert rename_card_keys(["no-stdin", {"no-stdin": "no-stdin"}]) == ["no-stdin", {"no_stdin": "no-stdin"}]
+    assert rename_card_keys(["no-stdin", {"no-stdin": "no-stdin"}]) == [
+        "no-stdin",
+        {"no_stdin": "no-stdin"},
+    ]
 
 
 @pytest.mark.parametrize("value", [None, 1, "no-stdin", True, 2.5])
@@ -74,7 +106,12 @@ def test_scalars_pass_through(value: object) -> None:
 
 
 def test_input_is_not_mutated() -> None:
-    args = {"restart": {"max-restarts": 1}, "services": [{"id": "web", "ports": [{"port": 1, "protocol": "tcp", "expose-as": 2}]}]}
+    args = {
+        "restart": {"max-restarts": 1},
+        "services": [
+            {"id": "web", "ports": [{"port": 1, "protocol": "tcp", "expose-as": 2}]}
+        ],
+    }
     original = copy.deepcopy(args)
     renamed = rename_card_keys(args)
     assert args == original
@@ -89,11 +126,20 @@ def test_renamed_card_args_parse() -> None:
         "update-image": True,
         "instance-type": "cpu-small",
         "restart": {"max-restarts": 2},
-        "services": [{"id": "web", "ports": [{"port": 80, "protocol": "http", "expose-as": 8080}]}],
+        "services": [
+            {
+                "id": "web",
+                "ports": [{"port": 80, "protocol": "http", "expose-as": 8080}],
+            }
+        ],
         "env": {"max-restarts": "5"},
     }
     spec = parse_spec(rename_card_keys(card))
-    assert spec.no_stdin is True and spec.update_image is True and spec.instance_type == "cpu-small"
+    assert (
+        spec.no_stdin is True
+        and spec.update_image is True
+        and spec.instance_type == "cpu-small"
+    )
     assert (spec.restart.name, spec.restart.max_restarts) == ("on-failure", 2)
     assert spec.services[0].ports[0].expose_as == 8080
     assert [(v.name, v.value) for v in spec.env] == [("max-restarts", "5")]

@@ -5,10 +5,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
-
 from ansible_collections.polytope.core.plugins.module_utils._connection import (
     CONNECTION_ARGUMENT_SPEC,
     DEFAULT_DOCKER_HOST,
@@ -74,7 +73,13 @@ def test_parameters_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("DOCKER_TLS", "1")
     monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
     settings = connection_settings(
-        {"docker_host": "unix:///run/user/1000/docker.sock", "api_version": "1.43", "timeout": 5, "tls": False, "validate_certs": False}
+        {
+            "docker_host": "unix:///run/user/1000/docker.sock",
+            "api_version": "1.43",
+            "timeout": 5,
+            "tls": False,
+            "validate_certs": False,
+        }
     )
     assert settings["docker_host"] == "unix:///run/user/1000/docker.sock"
     assert settings["api_version"] == "1.43"
@@ -85,9 +90,21 @@ def test_parameters_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("1", True), ("true", True), ("yes", True), ("TRUE", True), ("0", False), ("false", False), ("No", False), ("off", False), ("", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("yes", True),
+        ("TRUE", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("", False),
+    ],
 )
-def test_tls_verify_environment_values(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
+def test_tls_verify_environment_values(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
     monkeypatch.setenv("DOCKER_TLS_VERIFY", value)
     monkeypatch.setenv("DOCKER_TLS", value)
     settings = connection_settings({})
@@ -100,10 +117,16 @@ def test_empty_environment_values_are_ignored(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DOCKER_API_VERSION", "")
     monkeypatch.setenv("DOCKER_TIMEOUT", "")
     settings = connection_settings({})
-    assert (settings["docker_host"], settings["api_version"], settings["timeout"]) == (DEFAULT_DOCKER_HOST, "auto", 60)
+    assert (settings["docker_host"], settings["api_version"], settings["timeout"]) == (
+        DEFAULT_DOCKER_HOST,
+        "auto",
+        60,
+    )
 
 
-def test_cert_path_fills_existing_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cert_path_fills_existing_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (tmp_path / "ca.pem").write_text("ca")
     (tmp_path / "cert.pem").write_text("cert")
     # no key.pem: it stays unset
@@ -114,11 +137,15 @@ def test_cert_path_fills_existing_files(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert settings["client_key"] is None
 
 
-def test_cert_path_does_not_override_parameters(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cert_path_does_not_override_parameters(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text(name)
     monkeypatch.setenv("DOCKER_CERT_PATH", str(tmp_path))
-    settings = connection_settings({"ca_path": "/etc/my/ca.pem", "client_key": "/etc/my/key.pem"})
+    settings = connection_settings(
+        {"ca_path": "/etc/my/ca.pem", "client_key": "/etc/my/key.pem"}
+    )
     assert settings["ca_path"] == "/etc/my/ca.pem"
     assert settings["client_cert"] == str(tmp_path / "cert.pem")
     assert settings["client_key"] == "/etc/my/key.pem"
@@ -145,7 +172,7 @@ def test_params_are_not_mutated() -> None:
         ("tcp://[fd00::5]:2375", "fd00::5"),
     ],
 )
-def test_engine_address(docker_host: str, address: Optional[str]) -> None:
+def test_engine_address(docker_host: str, address: str | None) -> None:
     assert engine_address(docker_host) == address
 
 

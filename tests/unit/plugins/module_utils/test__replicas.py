@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
-
 from ansible_collections.polytope.core.plugins.module_utils._mapping import Drift
 from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     AWAIT_EXIT,
@@ -35,8 +32,8 @@ UPDATE_DRIFT = {"Memory": 1024, "MemorySwap": 1024}
 def observed(
     status: str = "running",
     exit_code: int = 0,
-    replace: Optional[list] = None,
-    update: Optional[dict] = None,
+    replace: list | None = None,
+    update: dict | None = None,
     replica: int = 1,
 ) -> Observed:
     return Observed(
@@ -118,7 +115,9 @@ def test_plan_replica_matrix(state: str, condition: str) -> None:
     plan = plan_replica(state, 1, NAME, current, recreate)
     assert plan.actions == EXPECTED[state][condition]
     assert plan.replica == 1 and plan.name == NAME and plan.current is current
-    assert plan.changes == any(action != AWAIT_EXIT for action in EXPECTED[state][condition])
+    assert plan.changes == any(
+        action != AWAIT_EXIT for action in EXPECTED[state][condition]
+    )
 
 
 def test_matrix_is_complete() -> None:
@@ -148,7 +147,9 @@ def test_not_running_statuses(status: str) -> None:
 
 def test_reasons() -> None:
     assert plan_replica("started", 1, NAME, None, False).reasons == ["missing"]
-    assert plan_replica("started", 1, NAME, observed("exited", 3), False).reasons == ["was exited"]
+    assert plan_replica("started", 1, NAME, observed("exited", 3), False).reasons == [
+        "was exited"
+    ]
     assert plan_replica("completed", 1, NAME, observed("exited", 3), False).reasons == [
         "the last run exited with code 3"
     ]
@@ -156,14 +157,30 @@ def test_reasons() -> None:
         "the last run exited with code 137"
     ]
     drift = observed("running", replace=["cmd differs", "env differs"])
-    assert plan_replica("started", 1, NAME, drift, True).reasons == ["cmd differs", "env differs", "recreate requested"]
-    assert plan_replica("started", 1, NAME, observed("running"), True).reasons == ["recreate requested"]
-    update = plan_replica("started", 1, NAME, observed("running", update={"RestartPolicy": {}, "Memory": 1}), False)
-    assert update.reasons == ["resources or restart policy changed: Memory, RestartPolicy"]
+    assert plan_replica("started", 1, NAME, drift, True).reasons == [
+        "cmd differs",
+        "env differs",
+        "recreate requested",
+    ]
+    assert plan_replica("started", 1, NAME, observed("running"), True).reasons == [
+        "recreate requested"
+    ]
+    update = plan_replica(
+        "started",
+        1,
+        NAME,
+        observed("running", update={"RestartPolicy": {}, "Memory": 1}),
+        False,
+    )
+    assert update.reasons == [
+        "resources or restart policy changed: Memory, RestartPolicy"
+    ]
 
 
 def test_failed_job_with_drift_reports_drift_reason_only() -> None:
-    plan = plan_replica("completed", 1, NAME, observed("exited", 2, replace=["the spec changed"]), False)
+    plan = plan_replica(
+        "completed", 1, NAME, observed("exited", 2, replace=["the spec changed"]), False
+    )
     assert plan.actions == [REPLACE, AWAIT_EXIT]
     assert plan.reasons == ["the spec changed"]
 
@@ -201,7 +218,9 @@ def test_plan_replicas_removal_order_independent_of_dict_order() -> None:
     assert [o.replica for o in removals] == [10, 7, 3, 2]
 
 
-@pytest.mark.parametrize("state", ["started", "stopped", "restarted", "completed", "absent"])
+@pytest.mark.parametrize(
+    "state", ["started", "stopped", "restarted", "completed", "absent"]
+)
 def test_scaling_zero_removes_every_replica(state: str) -> None:
     current = {n: observed("running", replica=n) for n in (1, 2, 3)}
     plans, removals = plan_replicas(state, 0, NAME, current)
@@ -304,11 +323,21 @@ def test_summarize() -> None:
 def test_observed_from_inspect() -> None:
     drift = Drift(replace=["x"])
     result = observed_from_inspect(
-        2, {"Id": "abc", "Name": "/shop.web.2", "State": {"Status": "exited", "ExitCode": 137}}, drift
+        2,
+        {
+            "Id": "abc",
+            "Name": "/shop.web.2",
+            "State": {"Status": "exited", "ExitCode": 137},
+        },
+        drift,
     )
     assert result == Observed(2, "shop.web.2", "abc", "exited", 137, drift)
     bare = observed_from_inspect(1, {"Id": "def"}, Drift())
     assert (bare.name, bare.status, bare.exit_code) == ("", "unknown", 0)
     assert not bare.running
-    nulls = observed_from_inspect(1, {"Id": "x", "Name": "/w", "State": {"Status": "running", "ExitCode": None}}, Drift())
+    nulls = observed_from_inspect(
+        1,
+        {"Id": "x", "Name": "/w", "State": {"Status": "running", "ExitCode": None}},
+        Drift(),
+    )
     assert nulls.exit_code == 0 and nulls.running

@@ -11,11 +11,11 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import pytest
-
 from ansible_collections.polytope.core.plugins.module_utils import _services
 from ansible_collections.polytope.core.plugins.module_utils._services import (
     Endpoint,
@@ -26,7 +26,10 @@ from ansible_collections.polytope.core.plugins.module_utils._services import (
     probe_target,
     published_host,
 )
-from ansible_collections.polytope.core.plugins.module_utils._spec import PortSpec, parse_spec
+from ansible_collections.polytope.core.plugins.module_utils._spec import (
+    PortSpec,
+    parse_spec,
+)
 
 LOOPBACK = "127.0.0.1"
 # An address that must never be contacted in a test (TEST-NET-1, RFC 5737).
@@ -39,7 +42,7 @@ UNUSED_ADDRESS = "192.0.2.1"
 class _Quiet(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.send_response(self.status)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -53,11 +56,13 @@ class _Error(_Quiet):
     status = 503
 
 
-def _serve_http(handler: type, context: Optional[ssl.SSLContext] = None) -> Iterator[int]:
+def _serve_http(handler: type, context: ssl.SSLContext | None = None) -> Iterator[int]:
     server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
     if context is not None:
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server.server_address[1]
@@ -85,8 +90,22 @@ def https_port(tmp_path: Path) -> Iterator[int]:
         pytest.skip("openssl is needed to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=not-this-host",
-         "-keyout", str(key), "-out", str(cert)],
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=not-this-host",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
         check=True,
         capture_output=True,
     )
@@ -116,7 +135,7 @@ class _TcpServer:
         while not self.stopping.is_set():
             try:
                 connection, _ = self.listener.accept()
-            except socket.timeout:
+            except socket.timeout:  # noqa: UP041 - not TimeoutError on Python 3.9
                 continue
             except OSError:
                 return
@@ -174,8 +193,16 @@ def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_services, "PROBE_TIMEOUT", 0.5)
 
 
-def endpoint(protocol: str, port: int, host: Optional[str] = LOOPBACK, host_port: Optional[int] = None, internal: bool = False) -> Endpoint:
-    return Endpoint("svc", 1, PortSpec(port, protocol, port, None, internal), host, host_port)
+def endpoint(
+    protocol: str,
+    port: int,
+    host: str | None = LOOPBACK,
+    host_port: int | None = None,
+    internal: bool = False,
+) -> Endpoint:
+    return Endpoint(
+        "svc", 1, PortSpec(port, protocol, port, None, internal), host, host_port
+    )
 
 
 # --- tcp probe ---------------------------------------------------------------------------------
@@ -274,7 +301,12 @@ def test_is_open_http_closed(closed_port: int) -> None:
 
 def test_is_open_udp_is_open_without_probing(closed_port: int) -> None:
     assert is_open(endpoint("udp", closed_port), LOOPBACK, True) is True
-    assert is_open(endpoint("udp", closed_port, host=UNUSED_ADDRESS, host_port=9), None, False) is True
+    assert (
+        is_open(
+            endpoint("udp", closed_port, host=UNUSED_ADDRESS, host_port=9), None, False
+        )
+        is True
+    )
 
 
 def test_is_open_unreachable_counts_as_open() -> None:
@@ -313,7 +345,9 @@ def test_probe_target() -> None:
         ("192.168.1.10", None, "192.168.1.10"),
     ],
 )
-def test_published_host(publish_address: str, engine_host: Optional[str], expected: str) -> None:
+def test_published_host(
+    publish_address: str, engine_host: str | None, expected: str
+) -> None:
     assert published_host(publish_address, engine_host) == expected
 
 
@@ -327,7 +361,12 @@ SPEC = parse_spec(
                 "ports": [
                     {"port": 8080, "protocol": "http", "expose_as": 18080},
                     {"port": 8443, "protocol": "https"},
-                    {"port": 9000, "protocol": "tcp", "label": "grpc", "internal": True},
+                    {
+                        "port": 9000,
+                        "protocol": "tcp",
+                        "label": "grpc",
+                        "internal": True,
+                    },
                     {"port": 53, "protocol": "udp"},
                 ],
             },
@@ -339,8 +378,14 @@ SPEC = parse_spec(
 INSPECT = {
     "NetworkSettings": {
         "Ports": {
-            "8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18080"}, {"HostIp": "::", "HostPort": "18080"}],
-            "8443/tcp": [{"HostIp": "", "HostPort": ""}, {"HostIp": "0.0.0.0", "HostPort": "32770"}],
+            "8080/tcp": [
+                {"HostIp": "0.0.0.0", "HostPort": "18080"},
+                {"HostIp": "::", "HostPort": "18080"},
+            ],
+            "8443/tcp": [
+                {"HostIp": "", "HostPort": ""},
+                {"HostIp": "0.0.0.0", "HostPort": "32770"},
+            ],
             "9000/tcp": None,
             "53/udp": [{"HostIp": "0.0.0.0", "HostPort": "32771"}],
             # 5432/tcp missing: not published (yet)
@@ -352,16 +397,61 @@ INSPECT = {
 def test_endpoints() -> None:
     result = [e.as_result() for e in endpoints(SPEC, 1, INSPECT, "0.0.0.0", None)]
     assert result == [
-        {"id": "api", "replica": 1, "port": 8080, "protocol": "http", "label": None, "internal": False,
-         "host": "localhost", "host_port": 18080, "url": "http://localhost:18080/"},
-        {"id": "api", "replica": 1, "port": 8443, "protocol": "https", "label": None, "internal": False,
-         "host": "localhost", "host_port": 32770, "url": "https://localhost:32770/"},
-        {"id": "api", "replica": 1, "port": 9000, "protocol": "tcp", "label": "grpc", "internal": True,
-         "host": None, "host_port": None, "url": "tcp://api:9000"},
-        {"id": "api", "replica": 1, "port": 53, "protocol": "udp", "label": None, "internal": False,
-         "host": "localhost", "host_port": 32771, "url": "udp://localhost:32771"},
-        {"id": "db", "replica": 1, "port": 5432, "protocol": "tcp", "label": None, "internal": False,
-         "host": "localhost", "host_port": None, "url": "tcp://localhost:5432"},
+        {
+            "id": "api",
+            "replica": 1,
+            "port": 8080,
+            "protocol": "http",
+            "label": None,
+            "internal": False,
+            "host": "localhost",
+            "host_port": 18080,
+            "url": "http://localhost:18080/",
+        },
+        {
+            "id": "api",
+            "replica": 1,
+            "port": 8443,
+            "protocol": "https",
+            "label": None,
+            "internal": False,
+            "host": "localhost",
+            "host_port": 32770,
+            "url": "https://localhost:32770/",
+        },
+        {
+            "id": "api",
+            "replica": 1,
+            "port": 9000,
+            "protocol": "tcp",
+            "label": "grpc",
+            "internal": True,
+            "host": None,
+            "host_port": None,
+            "url": "tcp://api:9000",
+        },
+        {
+            "id": "api",
+            "replica": 1,
+            "port": 53,
+            "protocol": "udp",
+            "label": None,
+            "internal": False,
+            "host": "localhost",
+            "host_port": 32771,
+            "url": "udp://localhost:32771",
+        },
+        {
+            "id": "db",
+            "replica": 1,
+            "port": 5432,
+            "protocol": "tcp",
+            "label": None,
+            "internal": False,
+            "host": "localhost",
+            "host_port": None,
+            "url": "tcp://localhost:5432",
+        },
     ]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
     ContainerSpec,
     DatasetSpec,
@@ -55,7 +54,18 @@ def single_problem(**params: Any) -> str:
 
 @pytest.mark.parametrize(
     "value",
-    ["ab", "a1", "0a", "web-server", "web_server", "a_", "a-", "9" * 63, "a" + "-" * 62, "x" * 63],
+    [
+        "ab",
+        "a1",
+        "0a",
+        "web-server",
+        "web_server",
+        "a_",
+        "a-",
+        "9" * 63,
+        "a" + "-" * 62,
+        "x" * 63,
+    ],
 )
 def test_valid_ids(value: str) -> None:
     assert is_valid_id(value)
@@ -123,7 +133,10 @@ def test_project_and_instance_type_are_id_shaped() -> None:
         ),
         ("localhost:5000/team/app:1.0", ("localhost:5000/team/app", "1.0", None)),
         ("localhost:5000/app", ("localhost:5000/app", "latest", None)),
-        ("registry.example.com:5000/a/b@" + DIGEST, ("registry.example.com:5000/a/b", "", DIGEST)),
+        (
+            "registry.example.com:5000/a/b@" + DIGEST,
+            ("registry.example.com:5000/a/b", "", DIGEST),
+        ),
         ("nginx:1.25@" + DIGEST, ("nginx", "1.25", DIGEST)),
         ("my.app__x-y:v1_2.3-rc", ("my.app__x-y", "v1_2.3-rc", None)),
         ("[::1]:5000/app:2", ("[::1]:5000/app", "2", None)),
@@ -264,7 +277,23 @@ def test_parse_data_size(value: Any, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["12X", "5mi", "1Kib", "1.5", "1.5.5M", "-1M", "M", "", "1 2M", -1, -0.5, True, None, [1]]
+    "value",
+    [
+        "12X",
+        "5mi",
+        "1Kib",
+        "1.5",
+        "1.5.5M",
+        "-1M",
+        "M",
+        "",
+        "1 2M",
+        -1,
+        -0.5,
+        True,
+        None,
+        [1],
+    ],
 )
 def test_parse_data_size_rejects(value: Any) -> None:
     if value == "1.5":
@@ -294,7 +323,12 @@ def test_decimal_size_is_exact() -> None:
 @pytest.mark.parametrize("option", ["cmd", "entrypoint"])
 def test_command_string_is_split_like_a_shell(option: str) -> None:
     parsed = spec(**{option: "sh -c 'echo \"hello world\" && sleep 1' --flag=a\\ b"})
-    assert getattr(parsed, option) == ("sh", "-c", 'echo "hello world" && sleep 1', "--flag=a b")
+    assert getattr(parsed, option) == (
+        "sh",
+        "-c",
+        'echo "hello world" && sleep 1',
+        "--flag=a b",
+    )
 
 
 @pytest.mark.parametrize("option", ["cmd", "entrypoint"])
@@ -352,11 +386,19 @@ def test_env_list_form() -> None:
 
 def test_env_mapping_form() -> None:
     parsed = spec(env={"A": "1", "B": True, "C": 0, "D": None})
-    assert parsed.env == (EnvVar("A", "1"), EnvVar("B", "true"), EnvVar("C", "0"), EnvVar("D", ""))
+    assert parsed.env == (
+        EnvVar("A", "1"),
+        EnvVar("B", "true"),
+        EnvVar("C", "0"),
+        EnvVar("D", ""),
+    )
     assert parsed.secrets == ()
 
 
-@pytest.mark.parametrize("value, rendered", [(True, "true"), (False, "false"), (0, "0"), (-7, "-7"), (None, ""), ("x", "x")])
+@pytest.mark.parametrize(
+    "value, rendered",
+    [(True, "true"), (False, "false"), (0, "0"), (-7, "-7"), (None, ""), ("x", "x")],
+)
 def test_render_env_value(value: Any, rendered: str) -> None:
     assert render_env_value(value) == rendered
 
@@ -437,9 +479,17 @@ def test_restart_errors() -> None:
 
 
 def test_resources_mapping() -> None:
-    parsed = spec(resources={"cpu": {"request": 0.5, "limit": 2}, "memory": {"request": "256Mi", "limit": "1g"}})
+    parsed = spec(
+        resources={
+            "cpu": {"request": 0.5, "limit": 2},
+            "memory": {"request": "256Mi", "limit": "1g"},
+        }
+    )
     assert parsed.resources == Resources(
-        nano_cpus=2_000_000_000, cpu_shares=512, memory=2**30, memory_reservation=256 * 2**20
+        nano_cpus=2_000_000_000,
+        cpu_shares=512,
+        memory=2**30,
+        memory_reservation=256 * 2**20,
     )
 
 
@@ -468,7 +518,9 @@ def test_memory() -> None:
 
 
 def test_request_above_limit() -> None:
-    assert single_problem(resources={"cpu": {"request": 2, "limit": 1}}).startswith("resources.cpu: request (2) is above limit (1)")
+    assert single_problem(resources={"cpu": {"request": 2, "limit": 1}}).startswith(
+        "resources.cpu: request (2) is above limit (1)"
+    )
     assert single_problem(resources={"memory": {"request": "1Gi", "limit": "512Mi"}}).startswith("resources.memory: ")
     # equal is fine
     assert spec(resources={"memory": {"request": "512m", "limit": "512Mi"}}).resources.memory == 536870912
@@ -483,8 +535,10 @@ def test_resources_errors() -> None:
     ) == [
         "resources.cpu.request: expected a number, got 'lots'",
         "resources.cpu.limit: expected a number greater than 0, got -1",
-        "resources.memory.request: '12X' is not a data size: unknown unit 'X'; use k M G T P E (decimal), "
-        "Ki Mi Gi Ti Pi Ei (binary), or Docker's b K m g t / kb mb gb tb (binary)",
+        (
+            "resources.memory.request: '12X' is not a data size: unknown unit 'X'; use k M G T P E (decimal), "
+            "Ki Mi Gi Ti Pi Ei (binary), or Docker's b K m g t / kb mb gb tb (binary)"
+        ),
         "resources.memory.limit: expected a size greater than 0",
     ]
     assert single_problem(resources={"cpu": {"limit": True}}).startswith("resources.cpu.limit: expected a number")
@@ -499,7 +553,7 @@ def test_resources_errors() -> None:
     "OverflowError/ValueError instead of a SpecError naming resources.cpu.limit",
     strict=True,
 )
-@pytest.mark.parametrize("value", [float("inf"), "inf", "nan"])
+@pytest.mark.parametrize("value", [float("inf"), "inf", "nan"], ids=["float-inf", "str-inf", "str-nan"])
 def test_cpu_limit_not_finite_is_a_spec_error(value: Any) -> None:
     assert problems(resources={"cpu": {"limit": value}})[0].startswith("resources.cpu.limit: ")
 
@@ -529,8 +583,18 @@ def test_port_with_expose_as_label_internal() -> None:
                 "ports": [
                     {"port": 8080, "protocol": "https", "expose_as": 8443},
                     None,
-                    {"port": "9000", "protocol": "tcp", "label": "grpc", "internal": True},
-                    {"port": 53, "protocol": "udp", "expose_as": 5353, "internal": None},
+                    {
+                        "port": "9000",
+                        "protocol": "tcp",
+                        "label": "grpc",
+                        "internal": True,
+                    },
+                    {
+                        "port": 53,
+                        "protocol": "udp",
+                        "expose_as": 5353,
+                        "internal": None,
+                    },
                 ],
             },
             None,
@@ -546,18 +610,54 @@ def test_port_with_expose_as_label_internal() -> None:
             ),
         ),
     )
-    assert [port.docker_key for port in parsed.services[0].ports] == ["8080/tcp", "9000/tcp", "53/udp"]
+    assert [port.docker_key for port in parsed.services[0].ports] == [
+        "8080/tcp",
+        "9000/tcp",
+        "53/udp",
+    ]
 
 
 def test_range_without_expose_as() -> None:
-    ports = spec(services=[{"id": "rr", "ports": [{"range": "80,443,8000-8002", "protocol": "tcp"}]}]).services[0].ports
-    assert [(p.port, p.expose_as) for p in ports] == [(80, 80), (443, 443), (8000, 8000), (8001, 8001), (8002, 8002)]
+    ports = (
+        spec(
+            services=[
+                {
+                    "id": "rr",
+                    "ports": [{"range": "80,443,8000-8002", "protocol": "tcp"}],
+                }
+            ]
+        )
+        .services[0]
+        .ports
+    )
+    assert [(p.port, p.expose_as) for p in ports] == [
+        (80, 80),
+        (443, 443),
+        (8000, 8000),
+        (8001, 8001),
+        (8002, 8002),
+    ]
 
 
 def test_range_with_expose_as_range() -> None:
-    ports = spec(
-        services=[{"id": "rr", "ports": [{"range": "8000-8002", "protocol": "http", "expose_as": "9000,9005-9006"}]}]
-    ).services[0].ports
+    ports = (
+        spec(
+            services=[
+                {
+                    "id": "rr",
+                    "ports": [
+                        {
+                            "range": "8000-8002",
+                            "protocol": "http",
+                            "expose_as": "9000,9005-9006",
+                        }
+                    ],
+                }
+            ]
+        )
+        .services[0]
+        .ports
+    )
     assert [(p.port, p.expose_as, p.protocol) for p in ports] == [
         (8000, 9000, "http"),
         (8001, 9005, "http"),
@@ -567,14 +667,25 @@ def test_range_with_expose_as_range() -> None:
 
 def test_range_length_mismatch() -> None:
     message = single_problem(
-        services=[{"id": "rr", "ports": [{"range": "8000-8002", "protocol": "tcp", "expose_as": "9000-9001"}]}]
+        services=[
+            {
+                "id": "rr",
+                "ports": [{"range": "8000-8002", "protocol": "tcp", "expose_as": "9000-9001"}],
+            }
+        ]
     )
     assert message == "services[0].ports[0].expose_as: range of 2 ports does not match the 3 ports of range"
 
 
 @pytest.mark.parametrize(
     "text, ports",
-    [("80", [80]), (80, [80]), ("1-3", [1, 2, 3]), (" 80 , 90-91 ", [80, 90, 91]), ("65535", [65535])],
+    [
+        ("80", [80]),
+        (80, [80]),
+        ("1-3", [1, 2, 3]),
+        (" 80 , 90-91 ", [80, 90, 91]),
+        ("65535", [65535]),
+    ],
 )
 def test_parse_port_range(text: Any, ports: list[int]) -> None:
     assert parse_port_range(text) == ports
@@ -596,7 +707,10 @@ def test_protocol_not_in_the_four(protocol: Any) -> None:
 def test_duplicate_published_host_port() -> None:
     message = single_problem(
         services=[
-            {"id": "aa", "ports": [{"port": 80, "protocol": "http", "expose_as": 8080}]},
+            {
+                "id": "aa",
+                "ports": [{"port": 80, "protocol": "http", "expose_as": 8080}],
+            },
             {"id": "bb", "ports": [{"port": 81, "protocol": "tcp", "expose_as": 8080}]},
         ]
     )
@@ -616,7 +730,15 @@ def test_same_host_port_allowed_when_internal_or_other_protocol_family() -> None
 
 def test_duplicate_host_port_within_a_range() -> None:
     message = single_problem(
-        services=[{"id": "aa", "ports": [{"range": "80-81", "protocol": "tcp"}, {"port": 9, "protocol": "tcp", "expose_as": 81}]}]
+        services=[
+            {
+                "id": "aa",
+                "ports": [
+                    {"range": "80-81", "protocol": "tcp"},
+                    {"port": 9, "protocol": "tcp", "expose_as": 81},
+                ],
+            }
+        ]
     )
     assert message.startswith("services[0].ports: host port 81/tcp")
 
@@ -628,7 +750,17 @@ def test_service_errors() -> None:
             {"id": "aa", "ports": []},
             {"id": "B", "ports": [{"port": 70000, "protocol": "tcp"}]},
             {"id": "cc", "ports": [{"port": 1, "range": "2", "protocol": "tcp"}]},
-            {"id": "dd", "ports": [{"port": 1, "protocol": "tcp", "label": "Bad Label", "internal": "no"}]},
+            {
+                "id": "dd",
+                "ports": [
+                    {
+                        "port": 1,
+                        "protocol": "tcp",
+                        "label": "Bad Label",
+                        "internal": "no",
+                    }
+                ],
+            },
             {"id": "ee", "ports": [{"range": "5-1", "protocol": "tcp"}]},
             {"id": "ff", "ports": [{"port": 3, "protocol": "tcp", "expose-as": 2}]},
             "g",
@@ -638,12 +770,16 @@ def test_service_errors() -> None:
     assert found == [
         "services[0].ports[0]: give exactly one of port or range",
         "services[1].id: 'aa' is used by two services",
-        "services[2].id: 'B' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
-        "starting with a letter or digit",
+        (
+            "services[2].id: 'B' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        ),
         "services[2].ports[0].port: expected a port number from 1 to 65535, got 70000",
         "services[3].ports[0]: give exactly one of port or range",
-        "services[4].ports[0].label: 'Bad Label' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' "
-        "and '-', starting with a letter or digit",
+        (
+            "services[4].ports[0].label: 'Bad Label' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' "
+            "and '-', starting with a letter or digit"
+        ),
         "services[4].ports[0].internal: expected a boolean",
         "services[5].ports[0].range: '5-1' is not within 1-65535 in ascending order",
         "services[6].ports[0]: unknown keys ['expose-as']; expected port or range, protocol, expose_as, label, internal",
@@ -653,11 +789,16 @@ def test_service_errors() -> None:
 
 
 def test_bad_expose_as() -> None:
-    assert single_problem(services=[{"id": "aa", "ports": [{"port": 1, "protocol": "tcp", "expose_as": 0}]}]).startswith(
-        "services[0].ports[0].expose_as: "
-    )
     assert single_problem(
-        services=[{"id": "aa", "ports": [{"range": "1-2", "protocol": "tcp", "expose_as": "x"}]}]
+        services=[{"id": "aa", "ports": [{"port": 1, "protocol": "tcp", "expose_as": 0}]}]
+    ).startswith("services[0].ports[0].expose_as: ")
+    assert single_problem(
+        services=[
+            {
+                "id": "aa",
+                "ports": [{"range": "1-2", "protocol": "tcp", "expose_as": "x"}],
+            }
+        ]
     ).startswith("services[0].ports[0].expose_as: ")
 
 
@@ -683,27 +824,70 @@ def test_volume_defaults() -> None:
     (mount,) = spec(mounts=[{"path": "/v", "source": {"type": "volume"}}]).mounts
     assert mount.source == {"type": "volume", "scope": "job", "create": "when-missing"}
     (mount,) = spec(
-        mounts=[{"path": "/v", "source": {"type": "volume", "id": "cache", "scope": "project", "create": "always"}}]
+        mounts=[
+            {
+                "path": "/v",
+                "source": {
+                    "type": "volume",
+                    "id": "cache",
+                    "scope": "project",
+                    "create": "always",
+                },
+            }
+        ]
     ).mounts
-    assert mount.source == {"type": "volume", "id": "cache", "scope": "project", "create": "always"}
+    assert mount.source == {
+        "type": "volume",
+        "id": "cache",
+        "scope": "project",
+        "create": "always",
+    }
 
 
 def test_volume_with_source() -> None:
     (mount,) = spec(
-        mounts=[{"path": "/v", "source": {"type": "volume", "source": {"type": "string", "data": "hi"}}}]
+        mounts=[
+            {
+                "path": "/v",
+                "source": {
+                    "type": "volume",
+                    "source": {"type": "string", "data": "hi"},
+                },
+            }
+        ]
     ).mounts
     assert mount.source["source"] == {"type": "string", "data": "hi"}
-    assert single_problem(
-        mounts=[{"path": "/v", "source": {"type": "volume", "source": {"type": "volume"}}}]
-    ) == "mounts[0].source.source: a volume cannot take its contents from another volume source"
+    assert (
+        single_problem(
+            mounts=[
+                {
+                    "path": "/v",
+                    "source": {"type": "volume", "source": {"type": "volume"}},
+                }
+            ]
+        )
+        == "mounts[0].source.source: a volume cannot take its contents from another volume source"
+    )
 
 
 def test_volume_errors() -> None:
     assert problems(
-        mounts=[{"path": "/v", "source": {"type": "volume", "id": "X", "scope": "global", "create": "sometimes"}}]
+        mounts=[
+            {
+                "path": "/v",
+                "source": {
+                    "type": "volume",
+                    "id": "X",
+                    "scope": "global",
+                    "create": "sometimes",
+                },
+            }
+        ]
     ) == [
-        "mounts[0].source.id: 'X' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
-        "starting with a letter or digit",
+        (
+            "mounts[0].source.id: 'X' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        ),
         "mounts[0].source.scope: 'global' is not one of job, project",
         "mounts[0].source.create: 'sometimes' is not one of never, when-missing, always",
     ]
@@ -713,7 +897,15 @@ def test_string_dataset_repo_sources() -> None:
     parsed = spec(
         mounts=[
             {"path": "/etc/conf.txt", "source": {"type": "string", "data": "a=1\n"}},
-            {"path": "/in", "source": {"type": "dataset", "dataset": "results", "version": 3, "path": "sub"}},
+            {
+                "path": "/in",
+                "source": {
+                    "type": "dataset",
+                    "dataset": "results",
+                    "version": 3,
+                    "path": "sub",
+                },
+            },
             {"path": "/latest", "source": {"type": "dataset", "dataset": "results"}},
             {"path": "/code", "source": {"type": "repo", "path": "src", "repo": None}},
         ]
@@ -740,7 +932,10 @@ def test_mount_errors() -> None:
             {"path": "/b", "source": {"type": "nfs"}},
             {"path": "/c", "source": {"type": "host"}},
             {"path": "/d", "source": {"type": "string", "data": 5}},
-            {"path": "/e", "source": {"type": "dataset", "dataset": "Bad", "version": 0}},
+            {
+                "path": "/e",
+                "source": {"type": "dataset", "dataset": "Bad", "version": 0},
+            },
             {"path": "/f"},
             {"path": "/g", "source": {"type": "host", "path": "/g", "mode": "ro"}},
             "x",
@@ -752,8 +947,10 @@ def test_mount_errors() -> None:
         "mounts[3].source.type: 'nfs' is not one of host, volume, string, dataset, repo",
         "mounts[4].source.path: expected the host path as a non-empty string",
         "mounts[5].source.data: expected the file's text as a string",
-        "mounts[6].source.dataset: 'Bad' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
-        "starting with a letter or digit",
+        (
+            "mounts[6].source.dataset: 'Bad' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        ),
         "mounts[6].source.version: expected a version number >= 1, got 0",
         "mounts[7].source: expected a mapping with type (host, volume, string, dataset or repo)",
         "mounts[8].source: unknown keys ['mode'] for a host source",
@@ -769,7 +966,15 @@ def test_dataset_sinks() -> None:
         datasets=[
             {"path": "/out", "sink": "results"},
             None,
-            {"path": "/logs", "sink": {"type": "dataset", "dataset": "logs", "path": "/run/a/", "info": 12}},
+            {
+                "path": "/logs",
+                "sink": {
+                    "type": "dataset",
+                    "dataset": "logs",
+                    "path": "/run/a/",
+                    "info": 12,
+                },
+            },
             {"path": "/m", "sink": {"dataset": "metrics"}},
         ]
     )
@@ -794,8 +999,10 @@ def test_dataset_errors() -> None:
     )
     assert found == [
         "datasets[0].path: expected an absolute path in the container, got 'out'",
-        "datasets[1].sink: 'Bad' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
-        "starting with a letter or digit",
+        (
+            "datasets[1].sink: 'Bad' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        ),
         "datasets[2].sink: expected a dataset id or {type: dataset, dataset, path, info}",
         "datasets[3].sink.path: expected a relative path inside the dataset without '..'",
         "datasets[4].sink: expected a dataset id or {type: dataset, dataset, path, info}",
@@ -810,7 +1017,12 @@ def test_dataset_errors() -> None:
 def test_defaults() -> None:
     parsed = spec()
     assert parsed == ContainerSpec(image="nginx:1.25", id="nginx")
-    assert (parsed.tty, parsed.no_stdin, parsed.scaling, parsed.update_image) == (True, False, 1, False)
+    assert (parsed.tty, parsed.no_stdin, parsed.scaling, parsed.update_image) == (
+        True,
+        False,
+        1,
+        False,
+    )
     assert parsed.restart == RestartPolicy("no", 0)
 
 
@@ -871,7 +1083,10 @@ def test_all_problems_reported_at_once() -> None:
     ]
     assert len(found) == len(prefixes), found
     for prefix in prefixes:
-        assert sum(message.startswith(prefix) for message in found) == 1, (prefix, found)
+        assert sum(message.startswith(prefix) for message in found) == 1, (
+            prefix,
+            found,
+        )
 
 
 def test_spec_error_is_a_value_error_with_problems() -> None:
