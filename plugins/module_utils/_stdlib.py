@@ -93,6 +93,7 @@ class LibraryModule:
 # --------------------------------------------------------------------------------------------------
 # Parameter declarations
 
+
 def _p(pid: str, ptype: Any, info: str) -> dict:
     return {"id": pid, "type": copy.deepcopy(ptype), "info": info}
 
@@ -125,6 +126,7 @@ MOUNTS_INFO = "More files or directories to mount, each a mount source and an ab
 
 # --------------------------------------------------------------------------------------------------
 # Helpers that build container arguments
+
 
 def _compact(args: Dict[str, Any]) -> Dict[str, Any]:
     """Drop keys whose value is None (so the base module's own defaults apply)."""
@@ -169,11 +171,7 @@ def _env(*groups: Any) -> Optional[List[dict]]:
     for group in groups:
         if not group:
             continue
-        items = (
-            [{"name": name, "value": value} for name, value in group.items()]
-            if isinstance(group, dict)
-            else group
-        )
+        items = [{"name": name, "value": value} for name, value in group.items()] if isinstance(group, dict) else group
         for item in items:
             if item is None:
                 continue
@@ -945,7 +943,10 @@ def _build_kafka(p: dict) -> dict:
             _var("CLUSTER_ID", "MkU3OEVBNTcwNTJENDM2Qk"),
             _var("KAFKA_NODE_ID", "1"),
             _var("KAFKA_PROCESS_ROLES", "broker,controller"),
-            _var("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT"),
+            _var(
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT",
+            ),
             _var("KAFKA_LISTENERS", "PLAINTEXT://kafka:29092,CONTROLLER://kafka:29093,PLAINTEXT_HOST://0.0.0.0:9092"),
             _var("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://kafka:29092,PLAINTEXT_HOST://kafka:9092"),
             _var("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
@@ -1756,9 +1757,7 @@ _DEFAULT_VARIANTS = {
     "polytope/caddy": "caddy",
 }
 
-_UNDOCUMENTED = (
-    "Polytope's public reference does not document it, so polytope.core has no definition of it"
-)
+_UNDOCUMENTED = "Polytope's public reference does not document it, so polytope.core has no definition of it"
 _CODE_ONLY = (
     "in Polytope it is a program run by Polytope's own runner rather than a container, "
     "so polytope.core cannot run it"

@@ -10,6 +10,7 @@ Usage: python e2e.py   (STDLIB_E2E_DATA=volume|host|auto: the database on a proj
 host directory, or (auto, the default) on a volume when the container module supports one; the collection must be importable as ansible_collections.polytope.core,
 ansible-playbook on PATH, the Docker SDK importable, and scripts/images.sh's images present)
 """
+
 from __future__ import annotations
 
 import base64
@@ -80,8 +81,11 @@ def prepare(work: str, data: str) -> None:
         os.makedirs(os.path.join(work, "pgdata"))
     import pip  # the controller's pip: pure Python, copied into the derived image
 
-    shutil.copytree(os.path.dirname(pip.__file__), os.path.join(work, "python-pip", "pip"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        os.path.dirname(pip.__file__),
+        os.path.join(work, "python-pip", "pip"),
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
 
 
 def plan_for(work: str) -> dict:
@@ -116,17 +120,28 @@ def playbook(plan: dict, work: str, state: str, recreate: tuple = ()) -> str:
         if step["kind"] == "build_image":
             if state == "absent":
                 continue
-            command = ["docker", "build", "-q", "-f", os.path.join(args["context"], args.get("dockerfile", "Dockerfile"))]
+            command = [
+                "docker",
+                "build",
+                "-q",
+                "-f",
+                os.path.join(args["context"], args.get("dockerfile", "Dockerfile")),
+            ]
             for tag in args["tags"]:
                 command += ["-t", tag]
             command.append(args["context"])
             tasks.append({"name": f"build {step['step']}", "ansible.builtin.command": {"argv": command, "chdir": work}})
             continue
-        args.update(state="absent" if state == "absent" else step["state"], project_dir=work, stop_timeout=2,
-                    wait_timeout=180)
+        args.update(
+            state="absent" if state == "absent" else step["state"], project_dir=work, stop_timeout=2, wait_timeout=180
+        )
         if step["step"] in recreate:
             args["recreate"] = True
-        task = {"name": f"{state} {step['step']}", "polytope.core.container": args, "register": f"r_{step['step'].replace('-', '_')}"}
+        task = {
+            "name": f"{state} {step['step']}",
+            "polytope.core.container": args,
+            "register": f"r_{step['step'].replace('-', '_')}",
+        }
         if step.get("secret"):
             task["no_log"] = True
         tasks.append(task)
@@ -139,14 +154,22 @@ def playbook(plan: dict, work: str, state: str, recreate: tuple = ()) -> str:
 
 def run_playbook(path: str) -> str:
     command = [
-        "ansible-playbook", "-i", "localhost,", "-c", "local",
-        "-e", f"ansible_python_interpreter={sys.executable}", path,
+        "ansible-playbook",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        path,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     sys.stdout.write(result.stdout[-6000:])
     if result.returncode != 0:
         sys.stdout.write(result.stderr[-4000:])
-        raise PlaybookFailed(f"ansible-playbook {os.path.basename(path)} failed ({result.returncode})", result.stdout + result.stderr)
+        raise PlaybookFailed(
+            f"ansible-playbook {os.path.basename(path)} failed ({result.returncode})", result.stdout + result.stderr
+        )
     assert SECRET not in result.stdout + result.stderr, "the secret leaked into the output"
     return result.stdout
 

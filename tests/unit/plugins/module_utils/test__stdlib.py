@@ -30,8 +30,23 @@ from ansible_collections.polytope.core.plugins.module_utils._stdlib import (
 )
 
 CONTAINER_OPTIONS = {
-    "image", "id", "cmd", "entrypoint", "mounts", "env", "workdir", "no_stdin", "tty", "services",
-    "datasets", "user", "restart", "scaling", "update_image", "instance_type", "resources",
+    "image",
+    "id",
+    "cmd",
+    "entrypoint",
+    "mounts",
+    "env",
+    "workdir",
+    "no_stdin",
+    "tty",
+    "services",
+    "datasets",
+    "user",
+    "restart",
+    "scaling",
+    "update_image",
+    "instance_type",
+    "resources",
 }
 
 HOST = {"type": "host", "path": "./code"}
@@ -122,8 +137,18 @@ def conforms(value: Any, ptype: Any) -> bool:
 
 
 SCALARS = {
-    "str", "int", "bool", "num", "id", "instance-type", "docker-image", "absolute-path", "mount-source",
-    "env-var", "service-spec", "dataset-sink",
+    "str",
+    "int",
+    "bool",
+    "num",
+    "id",
+    "instance-type",
+    "docker-image",
+    "absolute-path",
+    "mount-source",
+    "env-var",
+    "service-spec",
+    "dataset-sink",
 }
 
 
@@ -172,15 +197,36 @@ def test_type_checker_itself():
 # The registry
 
 EXPECTED_REFS = [
-    "polytope/python", "polytope/python!simple", "polytope/node",
-    "polytope/postgres", "polytope/postgres!simple", "polytope/postgres!psql",
-    "polytope/couchbase", "polytope/couchbase!cli", "polytope/kong", "polytope/kong!simple",
-    "polytope/redpanda", "polytope/redpanda!console", "polytope/redpanda!connect",
-    "polytope/kafka", "polytope/kafka!connect", "polytope/kafka!schema-registry",
-    "polytope/kafka!control-center", "polytope/kafka!create-connectors", "polytope/kafka!kcat",
-    "polytope/curity", "polytope/ngrok", "polytope/ngrok!http", "polytope/mailpit", "polytope/nginx",
-    "polytope/jupyter", "polytope/tensorboard", "polytope/hello-world", "polytope/pulumi-cli",
-    "polytope/create-project", "polytope/build-image",
+    "polytope/python",
+    "polytope/python!simple",
+    "polytope/node",
+    "polytope/postgres",
+    "polytope/postgres!simple",
+    "polytope/postgres!psql",
+    "polytope/couchbase",
+    "polytope/couchbase!cli",
+    "polytope/kong",
+    "polytope/kong!simple",
+    "polytope/redpanda",
+    "polytope/redpanda!console",
+    "polytope/redpanda!connect",
+    "polytope/kafka",
+    "polytope/kafka!connect",
+    "polytope/kafka!schema-registry",
+    "polytope/kafka!control-center",
+    "polytope/kafka!create-connectors",
+    "polytope/kafka!kcat",
+    "polytope/curity",
+    "polytope/ngrok",
+    "polytope/ngrok!http",
+    "polytope/mailpit",
+    "polytope/nginx",
+    "polytope/jupyter",
+    "polytope/tensorboard",
+    "polytope/hello-world",
+    "polytope/pulumi-cli",
+    "polytope/create-project",
+    "polytope/build-image",
 ]
 
 
@@ -215,9 +261,14 @@ def test_lookup_of_what_is_not_a_library_module(ref):
 
 
 UNAVAILABLE_REFS = [
-    "polytope/redis", "polytope/redis!insight", "polytope/couchbase!init-cluster",
-    "polytope/couchbase!create-bucket", "polytope/couchbase!cbq", "polytope/caddy",
-    "polytope/repl", "polytope/send-slack-message",
+    "polytope/redis",
+    "polytope/redis!insight",
+    "polytope/couchbase!init-cluster",
+    "polytope/couchbase!create-bucket",
+    "polytope/couchbase!cbq",
+    "polytope/caddy",
+    "polytope/repl",
+    "polytope/send-slack-message",
 ]
 
 
@@ -368,8 +419,11 @@ def test_resolve_defaults():
 def test_runs_to_completion_marks_the_jobs():
     jobs = {ref for ref, module in MODULES.items() if module.runs_to_completion}
     assert jobs == {
-        "polytope/couchbase!cli", "polytope/kafka!create-connectors", "polytope/hello-world",
-        "polytope/create-project", "polytope/build-image",
+        "polytope/couchbase!cli",
+        "polytope/kafka!create-connectors",
+        "polytope/hello-world",
+        "polytope/create-project",
+        "polytope/build-image",
     }
 
 
@@ -753,8 +807,11 @@ def test_redpanda_defaults():
     assert "mounts" not in out
     ports = out["services"][0]["ports"]
     assert [(p["port"], p["protocol"], p["label"]) for p in ports] == [
-        (9092, "tcp", "kafka"), (8082, "http", "pandaproxy"), (8081, "http", "schema-registry"),
-        (9644, "http", "admin-api"), (33145, "tcp", "rpc"),
+        (9092, "tcp", "kafka"),
+        (8082, "http", "pandaproxy"),
+        (8081, "http", "schema-registry"),
+        (9644, "http", "admin-api"),
+        (33145, "tcp", "rpc"),
     ]
 
 
@@ -941,7 +998,9 @@ def test_create_connectors():
         "couchbase.document.id": "${/id}",
         "tasks.max": "2",
     }
-    out = expand("polytope/kafka!create-connectors", host="kafka-connect", connectors=[{"name": "sink", "config": config}])
+    out = expand(
+        "polytope/kafka!create-connectors", host="kafka-connect", connectors=[{"name": "sink", "config": config}]
+    )
     assert out["image"] == "curlimages/curl" and out["id"] == "create-connectors"
     script = sh(out)
     assert "url=http://kafka-connect:8083/connectors" in script
@@ -1040,7 +1099,14 @@ def test_ngrok_http():
     files = [{"type": "host", "path": "a.yml"}, {"type": "host", "path": "b.yml"}]
     out = expand_args("polytope/ngrok!http", {"host": "web", "port": 80, "config-files": files, "auth-token": "tok"})
     assert out["cmd"] == [
-        "http", "--log", "stdout", "--config", "/tmp/ngrok-0.yml", "--config", "/tmp/ngrok-1.yml", "web:80",
+        "http",
+        "--log",
+        "stdout",
+        "--config",
+        "/tmp/ngrok-0.yml",
+        "--config",
+        "/tmp/ngrok-1.yml",
+        "web:80",
     ]
     assert out["mounts"] == [
         {"source": files[0], "path": "/tmp/ngrok-0.yml"},
@@ -1202,7 +1268,9 @@ def test_create_project():
 
 def test_build_image_single_root_source_is_the_context():
     src = {"type": "host", "path": "./app"}
-    primitive, out = expand_library("polytope/build-image", {"sources": [{"source": src, "path": "/"}], "tags": ["app:1"]})
+    primitive, out = expand_library(
+        "polytope/build-image", {"sources": [{"source": src, "path": "/"}], "tags": ["app:1"]}
+    )
     assert primitive == BUILD_IMAGE_REF
     assert out == {
         "tags": ["app:1"],
@@ -1233,9 +1301,7 @@ def test_build_image_several_sources_leave_assembly_to_the_caller():
 
 
 def test_build_image_one_source_not_at_the_root_is_not_a_context():
-    _, out = expand_library(
-        "polytope/build-image", {"sources": [{"source": HOST, "path": "/src"}], "tags": ["a:1"]}
-    )
+    _, out = expand_library("polytope/build-image", {"sources": [{"source": HOST, "path": "/src"}], "tags": ["a:1"]})
     assert "context" not in out
 
 
@@ -1275,7 +1341,8 @@ def test_real_kong_simple_step_from_the_cillers_stack():
 
 def test_real_postgres_simple_step_with_container_id():
     out = expand_args(
-        "polytope/postgres!simple", {"container-id": "postgres", "data-volume": {"type": "volume", "scope": "project", "id": "pg-data"}}
+        "polytope/postgres!simple",
+        {"container-id": "postgres", "data-volume": {"type": "volume", "scope": "project", "id": "pg-data"}},
     )
     assert out["id"] == "postgres"
 

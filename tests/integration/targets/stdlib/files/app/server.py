@@ -1,4 +1,5 @@
 """Serves a greeting from a package that only the requirements step installs."""
+
 import http.server
 import os
 

@@ -5,6 +5,7 @@ name order (appending each to the database file); later starts reuse the data di
 port 5432: a client that sends a line gets the state back as JSON; a client that sends nothing is held
 open (so a readiness probe sees a live server).
 """
+
 import glob
 import json
 import os
