@@ -90,7 +90,7 @@ def connection_settings(params: dict[str, Any]) -> dict[str, Any]:
 def engine_address(docker_host: str) -> Optional[str]:
     """The engine's host name for a TCP engine, None for a local socket."""
     parsed = urlparse(docker_host)
-    if parsed.scheme in ("tcp", "http", "https"):
+    if parsed.scheme in ("tcp", "http", "https", "ssh"):
         return parsed.hostname
     return None
 

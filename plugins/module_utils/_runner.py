@@ -50,6 +50,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
 from ansible_collections.polytope.core.plugins.module_utils._services import Endpoint, endpoints, is_open
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
 
+SECRET_MASK = "********"
 NONZERO_EXIT_MESSAGE = "The container exited with a nonzero exit code."
 INSTANCE_TYPE_LABEL = "polytope.instance-type"
 # A replica without services has started when it still runs this long after its start.
@@ -463,6 +464,7 @@ class ContainerRun:
     def _shown_spec(self) -> dict[str, Any]:
         shown = canonical_spec(self.spec, self.placement)
         shown.pop("version")
+        shown["env"] = [[var.name, SECRET_MASK if var.secret else var.value] for var in self.spec.env]
         shown["resources"] = resource_fields(self.spec)
         shown["restart"] = restart_policy(self.spec)
         return shown

@@ -8,23 +8,25 @@ Every problem in the input is collected and reported at once, each naming its op
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
+from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{1,62}")
 ID_EXPECTED = "2 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
 
 # Docker's reference grammar: [registry[:port]/]path[:tag][@digest]
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
-_TAG = r"[\w][\w.-]{0,127}"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 IMAGE_PATTERN = re.compile(
-    rf"^(?P<name>(?:(?P<domain>{_DOMAIN})/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
+    rf"(?P<name>(?:(?P<domain>{_DOMAIN})/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?"
 )
 
 PROTOCOLS = ("tcp", "udp", "http", "https")
@@ -166,7 +168,7 @@ class ContainerSpec:
 
 
 def is_valid_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(ID_PATTERN.match(value))
+    return isinstance(value, str) and bool(ID_PATTERN.fullmatch(value))
 
 
 def check_id(problems: Problems, option: str, value: Any) -> Optional[str]:
@@ -178,7 +180,7 @@ def check_id(problems: Problems, option: str, value: Any) -> Optional[str]:
 
 def parse_image_reference(reference: str) -> tuple[str, str, Optional[str]]:
     """Split an image reference into (name, tag, digest); no tag means latest."""
-    match = IMAGE_PATTERN.match(reference)
+    match = IMAGE_PATTERN.fullmatch(reference)
     if not match:
         raise ValueError(reference)
     tag = match.group("tag") or ("" if match.group("digest") else "latest")
@@ -208,8 +210,8 @@ def parse_data_size(value: Any) -> int:
             raise ValueError("a size cannot be negative")
         return value
     if isinstance(value, float):
-        if value < 0:
-            raise ValueError("a size cannot be negative")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("expected a finite size >= 0")
         return int(value)
     if not isinstance(value, str):
         raise ValueError("expected an integer or a string such as 512Mi or 512m")
@@ -223,7 +225,10 @@ def parse_data_size(value: Any) -> int:
             f"unknown unit {unit!r}; use k M G T P E (decimal), Ki Mi Gi Ti Pi Ei (binary), "
             "or Docker's b K m g t / kb mb gb tb (binary)"
         )
-    return int(float(match.group("number")) * factor)
+    try:
+        return int(Decimal(match.group("number")) * factor)
+    except InvalidOperation as exc:
+        raise ValueError("expected a number") from exc
 
 
 def _parse_command(problems: Problems, option: str, value: Any) -> Optional[tuple[str, ...]]:
@@ -339,6 +344,9 @@ def _number(problems: Problems, option: str, value: Any) -> Optional[float]:
         else:
             problems.add(option, f"expected a number, got {value!r}")
             return None
+    if not math.isfinite(value):
+        problems.add(option, f"expected a finite number, got {value!r}")
+        return None
     if value <= 0:
         problems.add(option, f"expected a number greater than 0, got {value!r}")
         return None
@@ -651,7 +659,7 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
     if image is None:
         if state != "absent":
             problems.add("image", "is required unless state is absent")
-    elif not isinstance(image, str) or not IMAGE_PATTERN.match(image):
+    elif not isinstance(image, str) or not IMAGE_PATTERN.fullmatch(image):
         problems.add("image", f"{image!r} is not a valid image reference; expected [registry[:port]/]name[:tag][@digest]")
         image = None
     else:

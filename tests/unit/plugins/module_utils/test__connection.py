@@ -196,11 +196,6 @@ def test_is_local_engine(docker_host: str, local: bool) -> None:
     assert is_local_engine(docker_host) is local
 
 
-@pytest.mark.xfail(
-    reason="engine_address only knows tcp/http/https: an ssh:// DOCKER_HOST (which the Docker SDK supports) "
-    "is taken for a local socket, so probes go to container addresses and URLs say localhost",
-    strict=True,
-)
 def test_ssh_engine_is_remote() -> None:
     assert engine_address("ssh://deploy@docker.example.com") == "docker.example.com"
     assert is_local_engine("ssh://deploy@docker.example.com") is False
