@@ -1779,7 +1779,7 @@ def canonical_ref(ref: str) -> str:
     """``polytope/X!<X's default variant>`` as ``polytope/X``; any other reference unchanged."""
     if not isinstance(ref, str) or "!" not in ref:
         return ref
-    library, _, variant = ref.partition("!")
+    library, variant = ref.split("!", 1)
     if _DEFAULT_VARIANTS.get(library) == variant:
         return library
     return ref

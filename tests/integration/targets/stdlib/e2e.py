@@ -6,9 +6,12 @@ Checks: polytope/python serves HTTP from the mounted code with its requirements 
 polytope/postgres initialises an empty data volume from its scripts once and keeps it across a
 re-creation; both run images that earlier build-image steps built.
 
-Usage: python e2e.py   (STDLIB_E2E_DATA=volume|host|auto: the database on a project volume, on a
-host directory, or (auto, the default) on a volume when the container module supports one; the collection must be importable as ansible_collections.polytope.core,
-ansible-playbook on PATH, the Docker SDK importable, and scripts/images.sh's images present)
+Usage: python e2e.py
+
+STDLIB_E2E_DATA=volume|host|auto puts the database on a project volume, on a host directory, or (auto,
+the default) on a volume when the container module supports one. Needs the collection importable as
+ansible_collections.polytope.core, ansible-playbook on PATH, the Docker SDK, and scripts/images.sh's
+images.
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ def run_playbook(path: str) -> str:
         f"ansible_python_interpreter={sys.executable}",
         path,
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     sys.stdout.write(result.stdout[-6000:])
     if result.returncode != 0:
         sys.stdout.write(result.stderr[-4000:])
@@ -245,7 +248,9 @@ def run(data: str) -> None:
         except PlaybookFailed as exc:
             if VOLUMES_MISSING not in exc.output:
                 raise
-        volumes = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True).stdout.split()
+        volumes = subprocess.run(
+            ["docker", "volume", "ls", "-q"], capture_output=True, text=True, check=True
+        ).stdout.split()
         for volume in volumes:
             if "stdlib-pg-data" in volume:
                 subprocess.run(["docker", "volume", "rm", "-f", volume], check=False, capture_output=True)

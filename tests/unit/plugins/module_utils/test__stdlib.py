@@ -1282,7 +1282,7 @@ def test_build_image_single_root_source_is_the_context():
 
 def test_build_image_several_sources_leave_assembly_to_the_caller():
     a, b = {"type": "host", "path": "./app"}, {"type": "string", "data": "x"}
-    _, out = expand_library(
+    primitive, out = expand_library(
         "polytope/build-image",
         {
             "sources": [{"source": a, "path": "/"}, {"source": b, "path": "/extra.txt"}],
@@ -1292,6 +1292,7 @@ def test_build_image_several_sources_leave_assembly_to_the_caller():
             "target": "runtime",
         },
     )
+    assert primitive == BUILD_IMAGE_REF
     assert "context" not in out
     assert out["sources"][1] == {"source": b, "path": "/extra.txt"}
     assert out["tags"] == ["app:1", "app:latest"]
@@ -1301,7 +1302,10 @@ def test_build_image_several_sources_leave_assembly_to_the_caller():
 
 
 def test_build_image_one_source_not_at_the_root_is_not_a_context():
-    _, out = expand_library("polytope/build-image", {"sources": [{"source": HOST, "path": "/src"}], "tags": ["a:1"]})
+    primitive, out = expand_library(
+        "polytope/build-image", {"sources": [{"source": HOST, "path": "/src"}], "tags": ["a:1"]}
+    )
+    assert primitive == BUILD_IMAGE_REF
     assert "context" not in out
 
 
