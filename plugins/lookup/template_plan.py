@@ -134,7 +134,9 @@ class LookupModule(LookupBase):
             found = term
         else:
             # The usual lookup search path first, then where the user runs ansible-playbook (like Polytope's CLI).
-            found = self.find_file_in_search_path(variables, "files", term, ignore_missing=True) or os.path.abspath(term)
+            found = self.find_file_in_search_path(variables, "files", term, ignore_missing=True) or os.path.abspath(
+                term
+            )
         if not os.path.isfile(found):
             raise AnsibleLookupError(f"polytope.yml not found: {term}")
         return found

@@ -60,8 +60,16 @@ _NUM_RE = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)
 _MODULE_KEYS = ("id", "module", "params", "args", "info", "name", "default?")
 _TEMPLATE_KEYS = ("id", "params", "run", "info", "name", "default?")
 _STEP_KEYS = (
-    "module", "template", "id", "args", "info",
-    "run-when", "run_when", "after", "after-condition", "after_condition",
+    "module",
+    "template",
+    "id",
+    "args",
+    "info",
+    "run-when",
+    "run_when",
+    "after",
+    "after-condition",
+    "after_condition",
 )
 
 
@@ -138,9 +146,7 @@ def _yaml12_loader() -> Any:
                 return int(text[2:], 16)
             return int(text, 10)
         except ValueError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"invalid integer {text!r}", node.start_mark
-            ) from None
+            raise yaml.constructor.ConstructorError(None, None, f"invalid integer {text!r}", node.start_mark) from None
 
     Yaml12SafeLoader.add_constructor("tag:yaml.org,2002:int", construct_yaml12_int)
     _YAML12_LOADER = Yaml12SafeLoader
@@ -391,7 +397,9 @@ def conform(value: Any, type_: Any, path: str = "") -> Any:
             for option in options:
                 if value == option or (isinstance(value, str) and value == str(option)):
                     return option
-            raise _Mismatch(path, f"expected one of {', '.join(_show(option) for option in options)}, got {_show(value)}")
+            raise _Mismatch(
+                path, f"expected one of {', '.join(_show(option) for option in options)}, got {_show(value)}"
+            )
         return _conform_list(value, type_[0], path)
     if isinstance(type_, dict):
         return _conform_record(value, type_, path)
@@ -428,16 +436,20 @@ def _conform_list(value: Any, item_type: Any, path: str) -> list:
 
 def _conform_map(value: Any, key_type: Any, value_type: Any, path: str) -> dict:
     if not isinstance(value, dict):
-        raise _Mismatch(path, f"expected a mapping of {_type_text(key_type)} to {_type_text(value_type)}, got {_value_kind(value)} {_show(value)}")
+        raise _Mismatch(
+            path,
+            f"expected a mapping of {_type_text(key_type)} to {_type_text(value_type)}, got {_value_kind(value)} {_show(value)}",
+        )
     return {
-        conform(key, key_type, _at(path, key)): conform(item, value_type, _at(path, key))
-        for key, item in value.items()
+        conform(key, key_type, _at(path, key)): conform(item, value_type, _at(path, key)) for key, item in value.items()
     }
 
 
 def _conform_record(value: Any, record: dict, path: str) -> dict:
     if not isinstance(value, dict):
-        raise _Mismatch(path, f"expected a mapping with keys {', '.join(map(str, record))}, got {_value_kind(value)} {_show(value)}")
+        raise _Mismatch(
+            path, f"expected a mapping with keys {', '.join(map(str, record))}, got {_value_kind(value)} {_show(value)}"
+        )
     declared = {_canonical(key): key for key in record}
     given: dict[str, Any] = {}
     for key, item in value.items():
@@ -550,7 +562,9 @@ def _conform_named(value: Any, name: str, path: str) -> Any:
         try:
             parse_data_size(value)
         except ValueError as exc:
-            raise _Mismatch(path, f"expected a data size (bytes, or a number with a suffix such as 512Mi or 512m): {exc}, {got}") from None
+            raise _Mismatch(
+                path, f"expected a data size (bytes, or a number with a suffix such as 512Mi or 512m): {exc}, {got}"
+            ) from None
         return value
     if name == "env-var":
         return _conform_record(value, _ENV_VAR_RECORD, path)
@@ -892,7 +906,9 @@ class _Expander:
             return BROKEN
         other_bare = _OTHER_BARE_RE.match(value)
         if other_bare:
-            self.problem(f"{where}: unknown reference 'pt.{other_bare.group(1)}' (known: pt.param, pt.value, pt.secret)")
+            self.problem(
+                f"{where}: unknown reference 'pt.{other_bare.group(1)}' (known: pt.param, pt.value, pt.secret)"
+            )
             return BROKEN
         if "pt." not in value:
             return value
@@ -935,7 +951,9 @@ class _Expander:
             if supplied_only and value is None and _is_optional(param.type):
                 continue  # the primitive's own defaults apply; the plan shows only what was given
             if value is None and not _is_optional(param.type):
-                self.problem(f"argument {param.id!r}: {owner} requires it ({_type_text(param.type)}) and it is not given")
+                self.problem(
+                    f"argument {param.id!r}: {owner} requires it ({_type_text(param.type)}) and it is not given"
+                )
                 bound[param.id] = BROKEN
                 continue
             try:
@@ -1053,7 +1071,9 @@ class _Expander:
             contexts = [
                 entry["source"].get("path") or "."
                 for entry in sources
-                if entry.get("path") == "/" and entry["source"].get("type") in ("host", "repo") and not entry["source"].get("repo")
+                if entry.get("path") == "/"
+                and entry["source"].get("type") in ("host", "repo")
+                and not entry["source"].get("repo")
             ]
             if len(sources) != 1 or len(contexts) != 1:
                 self.problem(
@@ -1183,7 +1203,9 @@ class _Expander:
                 else:
                     self.problem(f"{where}: 'after' names a step id (or {{step: id}}), got {_show(entry)}")
         if condition is not None and condition not in AFTER_CONDITIONS:
-            self.problem(f"{where}: after-condition must be one of {', '.join(AFTER_CONDITIONS)}, got {_show(condition)}")
+            self.problem(
+                f"{where}: after-condition must be one of {', '.join(AFTER_CONDITIONS)}, got {_show(condition)}"
+            )
             condition = None
         if condition is not None and not after:
             self.problem(f"{where}: after-condition {condition!r} without 'after'")
@@ -1278,9 +1300,9 @@ class _Expander:
                     "id": step.container_id,
                     "module": step.resolved.chain,
                     "kind": step.resolved.kind,
-                    "state": STATE_COMPLETED
-                    if waited_by[step.step] or step.resolved.runs_to_completion
-                    else STATE_STARTED,
+                    "state": (
+                        STATE_COMPLETED if waited_by[step.step] or step.resolved.runs_to_completion else STATE_STARTED
+                    ),
                     "run_when": {"after": step.after, "condition": step.condition} if step.after else None,
                     "waited_by": waited_by[step.step],
                     "args": args,
@@ -1323,7 +1345,9 @@ class _Expander:
                     elif target.resolved is not None and target.resolved.kind == KIND_CONTAINER:
                         services = target.resolved.args.get("services")
                         if isinstance(services, list) and services:
-                            names = ", ".join(str(service.get("id")) for service in services if isinstance(service, dict))
+                            names = ", ".join(
+                                str(service.get("id")) for service in services if isinstance(service, dict)
+                            )
                             self.problem(
                                 f"step {step.step!r} waits after step {waited!r}, a service ({names}) that never "
                                 f"finishes; wait after a job, or drop the run-when"
@@ -1359,7 +1383,7 @@ class _Expander:
             if step_id in done or step_id not in by_id:
                 return
             if step_id in visiting:
-                cycle = visiting[visiting.index(step_id):] + [step_id]
+                cycle = visiting[visiting.index(step_id) :] + [step_id]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
                     self.problem(f"reference cycle in run-when: {' -> '.join(cycle)}")
@@ -1427,7 +1451,9 @@ def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
 
 
 def _redact(text: str, secrets: Mapping[str, Any]) -> str:
-    for secret in sorted((str(_user_text(value)) for value in secrets.values() if value not in (None, "")), key=len, reverse=True):
+    for secret in sorted(
+        (str(_user_text(value)) for value in secrets.values() if value not in (None, "")), key=len, reverse=True
+    ):
         text = text.replace(secret, MASK)
     return text
 
@@ -1478,10 +1504,14 @@ def expand(
             raise TemplateError(file_name, subject, [f"the file must be a mapping, got {_value_kind(document)}"])
         expander = _Expander(document, file_name, values or {}, secrets)
         if not isinstance(template, str) or not template:
-            raise TemplateError(file_name, "expansion", [f"template name must be a non-empty string, got {_show(template)}"])
+            raise TemplateError(
+                file_name, "expansion", [f"template name must be a non-empty string, got {_show(template)}"]
+            )
         plan = expander.plan(template, dict(params or {}), project if project is not None else template)
     except TemplateError as exc:
-        raise TemplateError(exc.file_name, exc.subject, [_redact(problem, secrets) for problem in exc.problems]) from None
+        raise TemplateError(
+            exc.file_name, exc.subject, [_redact(problem, secrets) for problem in exc.problems]
+        ) from None
     if expander.problems:
         raise TemplateError(file_name, subject, [_redact(problem, secrets) for problem in expander.problems])
     return plan

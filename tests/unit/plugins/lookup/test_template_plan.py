@@ -87,7 +87,9 @@ def test_missing_file(lookup, tmp_path: Path) -> None:
         lookup.run([str(tmp_path / "absent.yml")], {}, template="demo")
 
 
-def test_relative_path_falls_back_to_the_working_directory(lookup, polytope_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_path_falls_back_to_the_working_directory(
+    lookup, polytope_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(polytope_file.parent)
     [plan] = lookup.run(["polytope.yml"], {}, template="demo", secrets={"token": "x"})
     assert plan["file"] == str(polytope_file)

@@ -77,15 +77,30 @@ class TestYaml12:
 
     def test_numbers_follow_yaml12(self) -> None:
         data = load_yaml12("a: 010\nb: 0o10\nc: 0x1f\nd: 1:30\ne: 1_000\nf: 1.5\ng: -3\nh: .inf\ni: 0b11\n", "f.yml")
-        assert data == {"a": 10, "b": 8, "c": 31, "d": "1:30", "e": "1_000", "f": 1.5, "g": -3, "h": float("inf"), "i": "0b11"}
+        assert data == {
+            "a": 10,
+            "b": 8,
+            "c": 31,
+            "d": "1:30",
+            "e": "1_000",
+            "f": 1.5,
+            "g": -3,
+            "h": float("inf"),
+            "i": "0b11",
+        }
 
     def test_dates_and_nulls(self) -> None:
         data = load_yaml12("a: 2024-01-01\nb: null\nc: ~\nd:\ne: Null\n", "f.yml")
         assert data == {"a": "2024-01-01", "b": None, "c": None, "d": None, "e": None}
 
     def test_kong_database_off_reaches_the_container_as_the_string_off(self) -> None:
-        plan = plan_of(container_file("image: kong:3\nenv:\n  - {name: KONG_DATABASE, value: off}\n  - {name: X, value: on}\n"))
-        assert step(plan, "app")["args"]["env"] == [{"name": "KONG_DATABASE", "value": "off"}, {"name": "X", "value": "on"}]
+        plan = plan_of(
+            container_file("image: kong:3\nenv:\n  - {name: KONG_DATABASE, value: off}\n  - {name: X, value: on}\n")
+        )
+        assert step(plan, "app")["args"]["env"] == [
+            {"name": "KONG_DATABASE", "value": "off"},
+            {"name": "X", "value": "on"},
+        ]
 
     def test_invalid_yaml_names_the_file_and_line(self) -> None:
         with pytest.raises(TemplateError) as caught:
@@ -125,7 +140,11 @@ class TestTypes:
             ("web-1", "id", "web-1"),
             ("a_b", "id", "a_b"),
             ("postgres:16", "docker-image", "postgres:16"),
-            ("public.ecr.aws/docker/library/postgres:16.2", "docker-image", "public.ecr.aws/docker/library/postgres:16.2"),
+            (
+                "public.ecr.aws/docker/library/postgres:16.2",
+                "docker-image",
+                "public.ecr.aws/docker/library/postgres:16.2",
+            ),
             ("docker.redpanda.com/redpandadata/connect", "docker-image", "docker.redpanda.com/redpandadata/connect"),
             ("localhost:5000/a/b@sha256:" + "a" * 64, "docker-image", "localhost:5000/a/b@sha256:" + "a" * 64),
             ("/data", "absolute-path", "/data"),
@@ -135,7 +154,11 @@ class TestTypes:
             (1024, "data-size", 1024),
             ("gpu-large", "instance-type", "gpu-large"),
             ("out", "dataset-sink", "out"),
-            ({"type": "dataset", "dataset": "out", "path": "x"}, "dataset-sink", {"type": "dataset", "dataset": "out", "path": "x"}),
+            (
+                {"type": "dataset", "dataset": "out", "path": "x"},
+                "dataset-sink",
+                {"type": "dataset", "dataset": "out", "path": "x"},
+            ),
             ({"name": "A"}, "env-var", {"name": "A"}),
             ({"name": "A", "value": True}, "env-var", {"name": "A", "value": True}),
             ({"name": "A", "value": 3}, "env-var", {"name": "A", "value": 3}),
@@ -148,9 +171,21 @@ class TestTypes:
             (["sh", "-c"], ["either", "str", ["str"]], ["sh", "-c"]),
             ("b", ["enum", "a", "b"], "b"),
             ({"k": "v"}, ["map", "str", "str"], {"k": "v"}),
-            ({"policy": "always", "max-restarts": None}, {"policy": ["enum", "always"], "max-restarts": ["maybe", "int"]}, {"policy": "always"}),
-            ({"policy": "always", "max_restarts": 3}, {"policy": "str", "max-restarts": ["maybe", "int"]}, {"policy": "always", "max-restarts": 3}),
-            ({"memory": {"limit": "1g"}}, {"cpu": {"limit": ["maybe", "num"]}, "memory": {"limit": ["maybe", "data-size"]}}, {"memory": {"limit": "1g"}}),
+            (
+                {"policy": "always", "max-restarts": None},
+                {"policy": ["enum", "always"], "max-restarts": ["maybe", "int"]},
+                {"policy": "always"},
+            ),
+            (
+                {"policy": "always", "max_restarts": 3},
+                {"policy": "str", "max-restarts": ["maybe", "int"]},
+                {"policy": "always", "max-restarts": 3},
+            ),
+            (
+                {"memory": {"limit": "1g"}},
+                {"cpu": {"limit": ["maybe", "num"]}, "memory": {"limit": ["maybe", "data-size"]}},
+                {"memory": {"limit": "1g"}},
+            ),
         ],
     )
     def test_accepts_and_normalises(self, value: Any, type_: Any, expected: Any) -> None:
@@ -290,8 +325,7 @@ class TestModules:
         json.dumps(plan)  # plain data all the way down
 
     def test_chain_of_any_depth_with_params_and_defaults(self) -> None:
-        plan = plan_of(
-            """
+        plan = plan_of("""
             modules:
               - id: base
                 module: polytope/container
@@ -317,8 +351,7 @@ class TestModules:
             templates:
               - id: tpl
                 run: [top]
-            """
-        )
+            """)
         entry = step(plan, "top")
         assert entry["module"] == ["top", "middle", "base", "polytope/container"]
         assert entry["args"]["cmd"] == ["httpd", "-f"]
@@ -326,7 +359,11 @@ class TestModules:
         assert entry["args"]["services"] == [{"id": "web", "ports": [{"port": 8080, "protocol": "http"}]}]
 
     def test_maybe_param_left_out_drops_the_argument(self) -> None:
-        plan = plan_of(container_file("image: busybox\nrestart: pt.param restart\n", "- {id: restart, type: [maybe, {policy: str}]}\n"))
+        plan = plan_of(
+            container_file(
+                "image: busybox\nrestart: pt.param restart\n", "- {id: restart, type: [maybe, {policy: str}]}\n"
+            )
+        )
         assert "restart" not in step(plan, "app")["args"]
 
     def test_whole_value_references_anywhere(self) -> None:
@@ -396,18 +433,14 @@ class TestModules:
         assert step(plan, "app")["args"]["cmd"] == "1"
 
     def test_card_hyphenated_keys_become_module_options(self) -> None:
-        plan = plan_of(
-            container_file(
-                """
+        plan = plan_of(container_file("""
                 image: busybox
                 no-stdin: true
                 update-image: true
                 instance-type: cpu-small
                 restart: {policy: on-failure, max-restarts: 3}
                 services: [{id: web, ports: [{port: 80, protocol: http, expose-as: 8080}]}]
-                """
-            )
-        )
+                """))
         args = step(plan, "app")["args"]
         assert args["no_stdin"] is True and args["update_image"] is True and args["instance_type"] == "cpu-small"
         assert args["restart"] == {"policy": "on-failure", "max_restarts": 3}
@@ -420,9 +453,7 @@ class TestModules:
         assert step(plan, "app")["args"]["restart"] == {"max_restarts": 2}
 
     def test_every_card_option_passes(self) -> None:
-        plan = plan_of(
-            container_file(
-                """
+        plan = plan_of(container_file("""
                 image: registry.example:5000/team/app:1.2
                 id: app
                 cmd: [sh, null, -c, "exit 0"]
@@ -440,9 +471,7 @@ class TestModules:
                 update-image: false
                 instance-type: gpu-large
                 resources: {cpu: {request: 0.5, limit: 1}, memory: {request: 256Mi, limit: 1g}}
-                """
-            )
-        )
+                """))
         args = step(plan, "app")["args"]
         assert args["cmd"] == ["sh", "-c", "exit 0"]
         assert args["mounts"] == [{"source": {"type": "string", "data": "hi"}, "path": "/hello.txt"}]
@@ -457,8 +486,7 @@ class TestModules:
         assert step(plan, "app")["args"]["env"] == {"A": "x", "B": 2}
 
     def test_null_params_and_default_marker_are_accepted(self) -> None:
-        plan = plan_of(
-            """
+        plan = plan_of("""
             modules:
               - id: app
                 default?: true
@@ -470,17 +498,17 @@ class TestModules:
               - id: tpl
                 info: a template
                 run: [app]
-            """
-        )
+            """)
         assert step(plan, "app")["args"]["image"] == "busybox"
 
     def test_module_without_args(self) -> None:
-        problem = one_problem("modules:\n  - id: app\n    module: polytope/container\ntemplates:\n  - {id: tpl, run: [app]}\n")
+        problem = one_problem(
+            "modules:\n  - id: app\n    module: polytope/container\ntemplates:\n  - {id: tpl, run: [app]}\n"
+        )
         assert "argument 'image': module 'polytope/container' requires it" in problem
 
     def test_build_image_is_a_completed_step(self) -> None:
-        plan = plan_of(
-            """
+        plan = plan_of("""
             modules:
               - id: build
                 params:
@@ -493,8 +521,7 @@ class TestModules:
             templates:
               - id: tpl
                 run: [build]
-            """
-        )
+            """)
         entry = step(plan, "build")
         assert entry["kind"] == "build_image" and entry["state"] == "completed"
         assert entry["module"] == ["build", "polytope/build-image"]
@@ -507,8 +534,7 @@ class TestModules:
         }
 
     def test_build_image_needs_one_context(self) -> None:
-        problem = one_problem(
-            """
+        problem = one_problem("""
             modules:
               - id: build
                 module: polytope/build-image
@@ -518,15 +544,13 @@ class TestModules:
                     - {source: {type: host, path: ./a}, path: /}
                     - {source: {type: host, path: ./b}, path: /b}
             templates: [{id: tpl, run: [build]}]
-            """
-        )
+            """)
         assert "only one source" in problem
 
 
 class TestModuleErrors:
     def test_undeclared_param_given_to_a_module(self) -> None:
-        problem = one_problem(
-            """
+        problem = one_problem("""
             modules:
               - id: web
                 module: polytope/container
@@ -535,8 +559,7 @@ class TestModuleErrors:
             templates:
               - id: tpl
                 run: [{module: web, args: {port: 80, colour: blue}}]
-            """
-        )
+            """)
         assert problem == (
             "template 'tpl', step 'web', module 'web', argument 'colour': module 'web' has no param 'colour' (declared: port)"
         )
@@ -546,8 +569,7 @@ class TestModuleErrors:
         assert "module 'app', argument 'cmd': pt.param nope names undeclared param 'nope' of module 'app'" in problem
 
     def test_param_of_wrong_type(self) -> None:
-        problem = one_problem(
-            """
+        problem = one_problem("""
             modules:
               - id: web
                 module: polytope/container
@@ -556,12 +578,16 @@ class TestModuleErrors:
             templates:
               - id: tpl
                 run: [{module: web, args: {port: eighty}}]
-            """
+            """)
+        assert (
+            "step 'web', module 'web', argument 'port' of module 'web': expected an int, got a string 'eighty'"
+            in problem
         )
-        assert "step 'web', module 'web', argument 'port' of module 'web': expected an int, got a string 'eighty'" in problem
 
     def test_container_argument_of_wrong_type_names_the_path(self) -> None:
-        problem = one_problem(container_file("image: busybox\nservices: [{id: web, ports: [{port: http, protocol: http}]}]\n"))
+        problem = one_problem(
+            container_file("image: busybox\nservices: [{id: web, ports: [{port: http, protocol: http}]}]\n")
+        )
         assert "module 'polytope/container' (from 'app')" in problem
         assert "argument 'services[0].ports[0].port'" in problem
 
@@ -605,7 +631,9 @@ class TestModuleErrors:
         assert any("unknown reference 'pt.input'" in problem for problem in problems)
 
     def test_missing_value_and_secret(self) -> None:
-        problems = problems_of(container_file("image: busybox\nenv: [{name: A, value: pt.value a}, {name: B, value: 'x{pt.secret b}'}]\n"))
+        problems = problems_of(
+            container_file("image: busybox\nenv: [{name: A, value: pt.value a}, {name: B, value: 'x{pt.secret b}'}]\n")
+        )
         assert problems == [
             "template 'tpl', step 'app', module 'app', argument 'env[0].value': pt.value a: no value 'a' was given (pass it in template_values)",
             "template 'tpl', step 'app', module 'app', argument 'env[1].value': {pt.secret b}: no secret 'b' was given (pass it in template_secrets)",
@@ -625,7 +653,9 @@ class TestModuleErrors:
         assert any("unknown key(s) 'colour' in the module definition" in problem for problem in problems)
 
     def test_module_defined_by_code(self) -> None:
-        problem = one_problem("modules:\n  - {id: app, code: '#pt-clj (pt/log 1)'}\ntemplates:\n  - {id: tpl, run: [app]}\n")
+        problem = one_problem(
+            "modules:\n  - {id: app, code: '#pt-clj (pt/log 1)'}\ntemplates:\n  - {id: tpl, run: [app]}\n"
+        )
         assert "defined by Clojure code" in problem
 
 
@@ -651,8 +681,7 @@ modules:
 class TestTemplates:
     def test_step_forms_and_project(self) -> None:
         plan = plan_of(
-            JOBS
-            + """
+            JOBS + """
 templates:
   - id: tpl
     run:
@@ -669,9 +698,7 @@ templates:
         assert step(plan, "web-2")["args"]["services"][0]["ports"][0]["port"] == 8081
 
     def test_run_when_orders_and_completes(self) -> None:
-        plan = plan_of(
-            JOBS
-            + """
+        plan = plan_of(JOBS + """
 templates:
   - id: tpl
     run:
@@ -679,8 +706,7 @@ templates:
       - {module: job, id: seed, after: {step: migrate}}
       - {module: job, id: migrate}
       - {module: job, id: report, run-when: {after: [seed, migrate], after-condition: always}}
-"""
-        )
+""")
         assert [entry["step"] for entry in plan["steps"]] == ["migrate", "web", "seed", "report"]
         assert step(plan, "migrate")["state"] == "completed"
         assert step(plan, "migrate")["waited_by"] == ["web", "seed", "report"]
@@ -694,16 +720,14 @@ templates:
 
     def test_failed_condition(self) -> None:
         plan = plan_of(
-            JOBS
-            + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa}\n"
+            JOBS + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa}\n"
             "      - {module: job, id: cleanup, run-when: {after: aa, after-condition: failed}}\n"
         )
         assert step(plan, "cleanup")["run_when"] == {"after": ["aa"], "condition": "failed"}
 
     def test_nested_template_with_params(self) -> None:
         plan = plan_of(
-            JOBS
-            + """
+            JOBS + """
 templates:
   - id: inner
     params: [{id: port, type: [default, int, 9000]}, {id: name, type: str}]
@@ -734,9 +758,7 @@ templates:
         assert "template 'tpl', argument 'n' of template 'tpl': expected an int, got a string 'x'" in problems
 
     def test_container_id_rules(self) -> None:
-        plan = plan_of(
-            JOBS
-            + """
+        plan = plan_of(JOBS + """
   - id: fixed
     module: polytope/container
     args: {image: busybox, id: fixed-name}
@@ -747,8 +769,7 @@ templates:
       - {module: job, id: j1}
       - {module: job, id: j2, args: {id: custom}}
       - {module: polytope/container, id: direct, args: {image: busybox, id: direct-id}}
-"""
-        )
+""")
         assert [(entry["step"], entry["id"], entry["args"]["id"]) for entry in plan["steps"]] == [
             ("fixed", "fixed-name", "fixed-name"),
             ("j1", "j1", "j1"),
@@ -770,11 +791,15 @@ templates:
 
 class TestTemplateErrors:
     def test_run_when_names_unknown_step(self) -> None:
-        problem = one_problem(JOBS + "templates:\n  - id: tpl\n    run:\n      - {module: job, run-when: {after: ghost}}\n")
+        problem = one_problem(
+            JOBS + "templates:\n  - id: tpl\n    run:\n      - {module: job, run-when: {after: ghost}}\n"
+        )
         assert problem == "template 'tpl', step 'job': run-when names unknown step 'ghost'"
 
     def test_waiting_after_a_service(self) -> None:
-        problem = one_problem(JOBS + "templates:\n  - id: tpl\n    run:\n      - web\n      - {module: job, after: {step: web}}\n")
+        problem = one_problem(
+            JOBS + "templates:\n  - id: tpl\n    run:\n      - web\n      - {module: job, after: {step: web}}\n"
+        )
         assert "step 'job' waits after step 'web', a service (web) that never finishes" in problem
 
     def test_duplicate_step_ids(self) -> None:
@@ -783,14 +808,14 @@ class TestTemplateErrors:
 
     def test_two_steps_with_one_container_id(self) -> None:
         problem = one_problem(
-            JOBS + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa, args: {id: same}}\n      - {module: job, id: same}\n"
+            JOBS
+            + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa, args: {id: same}}\n      - {module: job, id: same}\n"
         )
         assert "steps 'aa' and 'same' both run container id 'same'" in problem
 
     def test_run_when_cycle(self) -> None:
         problem = one_problem(
-            JOBS
-            + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa, run-when: {after: bb}}\n"
+            JOBS + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa, run-when: {after: bb}}\n"
             "      - {module: job, id: bb, run-when: {after: aa}}\n"
         )
         assert "reference cycle in run-when: aa -> bb -> aa" in problem
@@ -800,20 +825,23 @@ class TestTemplateErrors:
         assert "reference cycle: tpl -> u -> tpl" in problem
 
     def test_bad_after_condition(self) -> None:
-        problem = one_problem(JOBS + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa}\n      - {module: job, run-when: {after: aa, after-condition: sometimes}}\n")
+        problem = one_problem(
+            JOBS
+            + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: aa}\n      - {module: job, run-when: {after: aa, after-condition: sometimes}}\n"
+        )
         assert "after-condition must be one of success, always, failed" in problem
 
     def test_tools_format_is_not_supported(self) -> None:
         text = "tools:\n  stack:\n    run:\n      - tool: polytope/node\n"
         with pytest.raises(TemplateError) as caught:
             expand(text, "tools.yml", "stack")
-        assert "tool 'stack': this file uses the newer 'tools:' format, which this collection does not support" in str(caught.value)
+        assert "tool 'stack': this file uses the newer 'tools:' format, which this collection does not support" in str(
+            caught.value
+        )
         assert describe_file(text, "tools.yml") == {"templates": [], "modules": [], "tools": ["stack"]}
 
     def test_every_problem_at_once(self) -> None:
-        problems = problems_of(
-            JOBS
-            + """
+        problems = problems_of(JOBS + """
   - id: bad
     module: polytope/container
     args: {image: busybox, cmd: '#pt-js 1 + 1', user: pt.value who}
@@ -825,15 +853,16 @@ templates:
       - {module: job, run-when: {after: ghost}}
       - {module: web, args: {port: eighty}}
       - {module: web, id: web2, args: {colour: red}}
-"""
-        )
+""")
         assert len(problems) == 6, problems
         assert all(problem.startswith("template 'tpl', ") for problem in problems)
 
     def test_error_message_names_the_file(self) -> None:
         with pytest.raises(TemplateError) as caught:
             expand("templates:\n  - {id: tpl, run: [nowhere]}\n", "/srv/app/polytope.yml", "tpl")
-        assert str(caught.value).startswith("/srv/app/polytope.yml: template 'tpl': 1 problem\n  - template 'tpl', step 'nowhere'")
+        assert str(caught.value).startswith(
+            "/srv/app/polytope.yml: template 'tpl': 1 problem\n  - template 'tpl', step 'nowhere'"
+        )
         assert caught.value.file_name == "/srv/app/polytope.yml"
 
 
@@ -847,16 +876,14 @@ SECRET = "hunter2-S3NTINEL"
 class TestSecrets:
     def test_masked_plan_hides_whole_and_interpolated_secrets(self) -> None:
         plan = plan_of(
-            container_file(
-                """
+            container_file("""
                 image: busybox
                 cmd: "login --password={pt.secret pw} --user=me"
                 env:
                   - {name: PW, value: pt.secret pw}
                   - {name: DSN, value: "postgres://me:{pt.secret pw}@db/app"}
                   - {name: PLAIN, value: visible}
-                """
-            ),
+                """),
             secrets={"pw": SECRET},
         )
         entry = step(plan, "app")
@@ -993,8 +1020,7 @@ class TestStandardLibrary:
 
     def test_library_module_chain(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, fake_library())
-        plan = plan_of(
-            """
+        plan = plan_of("""
             modules:
               - id: api
                 module: polytope/python
@@ -1004,8 +1030,7 @@ class TestStandardLibrary:
                 args: {cmd: pytest}
             templates:
               - {id: tpl, run: [api, tool, polytope/hello-world]}
-            """
-        )
+            """)
         assert step(plan, "api")["module"] == ["api", "polytope/python", "polytope/container"]
         assert step(plan, "api")["args"] == {
             "image": "python:3.12",
@@ -1015,14 +1040,21 @@ class TestStandardLibrary:
             "project": "tpl",
             "id": "api",
         }
-        assert step(plan, "tool")["module"] == ["tool", "polytope/python!simple", "polytope/python", "polytope/container"]
+        assert step(plan, "tool")["module"] == [
+            "tool",
+            "polytope/python!simple",
+            "polytope/python",
+            "polytope/container",
+        ]
         assert step(plan, "tool")["args"]["image"] == "python:3.11"
         assert step(plan, "polytope/hello-world")["state"] == "completed"
         assert step(plan, "polytope/hello-world")["id"] == "hello-world"
 
     def test_library_params_are_type_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, fake_library())
-        problems = problems_of("modules:\n  - {id: api, module: polytope/python, args: {code: ./api, shell: bash}}\ntemplates:\n  - {id: tpl, run: [api]}\n")
+        problems = problems_of(
+            "modules:\n  - {id: api, module: polytope/python, args: {code: ./api, shell: bash}}\ntemplates:\n  - {id: tpl, run: [api]}\n"
+        )
         assert problems == [
             "template 'tpl', step 'api', module 'polytope/python' (from 'api'), argument 'shell': module 'polytope/python' "
             "has no param 'shell' (declared: image, code, cmd)",
@@ -1033,11 +1065,16 @@ class TestStandardLibrary:
     def test_library_errors_are_reported_with_the_step(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, fake_library())
         problem = one_problem("templates:\n  - {id: tpl, run: [polytope/broken]}\n")
-        assert problem == "template 'tpl', step 'polytope/broken', module 'polytope/broken', cannot build its arguments: needs either a or b"
+        assert (
+            problem
+            == "template 'tpl', step 'polytope/broken', module 'polytope/broken', cannot build its arguments: needs either a or b"
+        )
 
     def test_unavailable_reference(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, fake_library())
-        problems = problems_of("modules:\n  - {id: cache, module: polytope/redis}\ntemplates:\n  - {id: tpl, run: [cache, polytope/unheard-of]}\n")
+        problems = problems_of(
+            "modules:\n  - {id: cache, module: polytope/redis}\ntemplates:\n  - {id: tpl, run: [cache, polytope/unheard-of]}\n"
+        )
         assert problems == [
             "template 'tpl', step 'cache', module 'polytope/redis' (used by 'cache'): Polytope standard "
             "library module not available: not documented publicly (to run it anyway, define a module with id "
@@ -1058,7 +1095,10 @@ class TestStandardLibrary:
     def test_without_a_library_every_reference_is_unavailable(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, None)
         problem = one_problem("templates:\n  - {id: tpl, run: [polytope/python]}\n")
-        assert problem == "template 'tpl', step 'polytope/python', module 'polytope/python': Polytope standard library module not available in this collection"
+        assert (
+            problem
+            == "template 'tpl', step 'polytope/python', module 'polytope/python': Polytope standard library module not available in this collection"
+        )
         plan = plan_of(container_file("image: busybox\n"))
         assert plan["steps"][0]["args"]["image"] == "busybox"
 
