@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import re
 import shlex
 from pathlib import Path
@@ -1370,3 +1372,30 @@ def test_docs_list_every_module_and_every_unavailable_one():
         section = text.split(f"`{module.ref}`", 1)[1]
         for param in module.params:
             assert f"`{param['id']}`" in section, (module.ref, param["id"])
+
+
+# --------------------------------------------------------------------------------------------------
+# The shell scripts the library writes are valid shell
+
+
+def _scripts() -> list:
+    kong = {"config-file": KONG_CONFIG, "plugins": PLUGINS, "autoreload": True}
+    connectors = {"host": "connect", "connectors": [{"name": "a", "config": {"x": "${/id}", "q": "it's"}}]}
+    return [
+        sh(expand_args("polytope/kong!simple", kong)),
+        sh(expand_args("polytope/kong!simple", {"config-file": KONG_CONFIG, "plugins": PLUGINS})),
+        sh(expand_args("polytope/kong!simple", {"config-file": KONG_CONFIG, "autoreload": True})),
+        sh(expand_args("polytope/kafka!create-connectors", connectors)),
+        sh(expand("polytope/kafka!connect", connectors=["a/b:1"])),
+        sh(expand("polytope/python", requirements=HOST, cmd=["python3", "-c", "print('x')"])),
+        sh(expand("polytope/node", package=HOST)),
+        expand("polytope/create-project", templates=HOST, name="it's mine")["cmd"][0],
+    ]
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell here")
+@pytest.mark.parametrize("index", range(8))
+def test_generated_scripts_parse(index):
+    script = _scripts()[index]
+    result = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, (result.stderr, script)
