@@ -7,7 +7,7 @@
 # ansible-test wants the collection at <root>/ansible_collections/polytope/core and
 # resolves the working directory, so a symlink to the checkout is not accepted. This
 # script copies the files git would show (tracked and untracked, not ignored, as they
-# are in the working tree) to build/test/ansible_collections/polytope/core, makes that
+# are in the working tree) to build/test/run-PID/ansible_collections/polytope/core, makes that
 # copy its own (empty) git repository so ansible-test reads the copied .gitignore, puts
 # the community collections from VENV_DIR beside it, and runs ansible-test there.
 # Results are copied back to tests/output/ of the checkout.
@@ -43,15 +43,22 @@ if ! cmp -s "$repo/scripts/get-pip-offline.py" "$target"; then
 fi
 
 # ---------------------------------------------------------------- test tree --
-tree="$repo/build/test/ansible_collections"
+# one tree per run: several people (or make -j) may run ansible-test in this checkout at once
+tree="$repo/build/test/run-$$/ansible_collections"
 copy="$tree/polytope/core"
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+    if [ "${KEEP_TEST_TREE:-0}" = 1 ]; then
+        log "kept the test tree: $copy"
+    else
+        rm -rf "$repo/build/test/run-$$"
+    fi
+}
+trap cleanup EXIT
+rm -rf "$repo/build/test/run-$$"
 mkdir -p "$copy"
-# start from a clean copy, keeping only ansible-test's own output and the git stub
-find "$copy" -mindepth 1 -maxdepth 1 ! -name tests ! -name .git -exec rm -rf {} +
-if [ -d "$copy/tests" ]; then
-    find "$copy/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
-fi
 if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    # what git shows: tracked and untracked-not-ignored files, as they are in the working tree
     (cd "$repo" && git ls-files -z --cached --others --exclude-standard \
         | while IFS= read -r -d '' f; do
             if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
@@ -59,12 +66,12 @@ if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         | tar --null --no-recursion -T - -cf -) | tar -C "$copy" -xf -
 else
     command -v rsync >/dev/null || die "rsync needed to copy a checkout without git"
-    rsync -a --exclude=/.git --exclude=/.venv* --exclude=/build --exclude=/tests/output \
+    rsync -a --exclude=/.git --exclude='/.venv*' --exclude=/build --exclude=/tests/output \
         --exclude=__pycache__ --exclude='*.pyc' --exclude=/.ansible "$repo/" "$copy/"
 fi
-if [ ! -d "$copy/.git" ]; then
-    git -C "$copy" init -q
-fi
+# its own empty repository: ansible-test then lists files with git and the copied .gitignore,
+# instead of walking up to the checkout's repository (which ignores build/)
+git -C "$copy" init -q
 ln -sfn "$site/ansible_collections/community" "$tree/community"
 [ -d "$tree/community/docker" ] || log "warning: community.docker not found in $site/ansible_collections"
 
@@ -78,7 +85,7 @@ log "ansible-core $core_version ($venv): ansible-test $*"
 rc=0
 (cd "$copy" && ansible-test "$@") || rc=$?
 
-# results back to the checkout (junit, coverage, bot, data), not the temporary venvs
+# results back to the checkout (junit, coverage, bot, data), not the temporary venvs (.tmp)
 if [ -d "$copy/tests/output" ]; then
     mkdir -p "$repo/tests/output"
     for d in "$copy"/tests/output/*/; do

@@ -2,7 +2,8 @@
 # Make sure a Docker engine answers on this machine (Debian 12, run as root).
 #
 # - installs the Debian packages the tests need when one is missing
-#   (docker.io, socat, busybox-static, docker-registry, mmdebstrap, curl, ...)
+#   (docker.io, socat, busybox-static, docker-registry, mmdebstrap, curl, shellcheck
+#   for the sanity tests, ...)
 # - starts dockerd in its own session (it outlives `make`) when `docker info`
 #   does not answer, logging to /var/log/dockerd.log
 # - waits until `docker info` answers
@@ -17,7 +18,7 @@ set -euo pipefail
 
 ENGINE_WAIT="${ENGINE_WAIT:-90}"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
-APT_PACKAGES="${APT_PACKAGES:-docker.io socat busybox-static docker-registry mmdebstrap curl iproute2 rsync ca-certificates}"
+APT_PACKAGES="${APT_PACKAGES:-docker.io socat busybox-static docker-registry mmdebstrap curl iproute2 rsync ca-certificates git make shellcheck}"
 
 log() { printf '[engine] %s\n' "$*" >&2; }
 die() { printf '[engine] ERROR: %s\n' "$*" >&2; exit 1; }

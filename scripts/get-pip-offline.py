@@ -12,6 +12,7 @@ package index configured on the machine (pip.conf, PIP_* variables).
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -21,12 +22,22 @@ GET_PIP_ONLY = {"--no-setuptools", "--no-wheel", "--no-pip"}
 
 def main():
     args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
+    packages = [arg for arg in args if not arg.startswith("-")]
 
     # ensurepip points PIP_CONFIG_FILE at /dev/null for the pip it runs, which only
     # matters inside that child; it installs from wheels bundled with Python.
-    subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
+    subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], stdout=subprocess.DEVNULL)
 
-    packages = [arg for arg in args if not arg.startswith("-")]
+    # Python < 3.12's ensurepip also installs setuptools, whose distutils-precedence.pth
+    # then breaks tools that ansible-test runs with their own PYTHONPATH: honour
+    # --no-setuptools like get-pip does.
+    wants_setuptools = any(re.split(r"[<>=!~;\[ ]", pkg)[0].lower() == "setuptools" for pkg in packages)
+    if "--no-setuptools" in sys.argv[1:] and not wants_setuptools:
+        subprocess.call(
+            [sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "--disable-pip-version-check", "setuptools"],
+            stdout=subprocess.DEVNULL,
+        )
+
     if packages:
         # the caller's environment as it is, so that /etc/pip.conf and PIP_* settings apply
         env = dict(os.environ)

@@ -48,7 +48,7 @@ find_python() {
 
 # make_venv DIR PYTHON REQUIREMENTS
 make_venv() {
-    local dir="$1" python="$2" req="$3" stamp want have
+    local dir="$1" python="$2" req="$3" stamp want
     stamp="$dir/.polytope-requirements"
     want="$("$python" -c 'import sys; print(sys.version.split()[0])') $(sha256sum "$req" | cut -d' ' -f1)"
     if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
@@ -115,4 +115,4 @@ for venv in .venv .venv313; do
     cp scripts/get-pip-offline.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 done
 
-log "ready: $(.venv/bin/ansible --version | head -n1) on $(.venv/bin/python --version 2>&1)$([ -x .venv313/bin/python ] && printf '; %s on %s' "$(.venv313/bin/ansible --version | head -n1)" "$(.venv313/bin/python --version 2>&1)")"
+log "ready: $(.venv/bin/ansible --version | sed -n 1p) on $(.venv/bin/python --version 2>&1)$([ -x .venv313/bin/python ] && printf '; %s on %s' "$(.venv313/bin/ansible --version | sed -n 1p)" "$(.venv313/bin/python --version 2>&1)")"

@@ -1,0 +1,118 @@
+# polytope.core development and test entry points (run as root on Debian 12).
+#
+#   make demo         setup + engine + images, then the web-stack example playbook
+#   make test         setup + engine + images + registry, then every check below
+#
+# Building blocks:
+#   setup             .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13,
+#                     requirements-dev-py313.txt), build/ansible_collections links
+#   engine            Debian packages and a running dockerd          (scripts/engine.sh)
+#   images            offline test/demo images                       (scripts/images.sh)
+#   registry          local registry on 127.0.0.1:5000 + pushed image (scripts/registry.sh)
+#   lint              ansible-lint (production profile) and ruff
+#   sanity, units     ansible-test with ansible-core 2.19 on Python 3.11
+#   sanity-313, units-313   the same with the newest ansible-core on Python 3.13
+#   integration       ansible-test integration against the real engine (Python 3.11)
+#   molecule          molecule test for every scenario, when there is one
+#   bench             bench/run.py, when there is one
+#   format            ruff --fix and black on the Python code
+#   clean             build/ and test output (keeps the venvs; `make distclean` drops them)
+#
+# ansible-test runs through scripts/ansible-test.sh, which copies the working tree to
+# build/test/run-PID/ansible_collections/polytope/core (ansible-test does not accept a symlinked
+# checkout) and copies results back to tests/output/.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV      := .venv
+VENV313   := .venv313
+BIN       := $(CURDIR)/$(VENV)/bin
+# the venv first, never pyenv shims (the venv's python is the real interpreter)
+empty :=
+space := $(empty) $(empty)
+export PATH := $(BIN):$(subst $(space),:,$(filter-out %/shims,$(subst :, ,$(PATH))))
+unexport PYENV_VERSION
+
+# extra arguments, e.g. make integration INTEGRATION_ARGS='container -v'
+SANITY_ARGS      ?=
+UNITS_ARGS       ?=
+INTEGRATION_ARGS ?=
+MOLECULE_ARGS    ?=
+
+.PHONY: help setup engine images registry demo test lint sanity units integration \
+        sanity-313 units-313 molecule bench format clean distclean
+
+help:
+	@sed -n '1,29p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+setup:
+	@scripts/setup.sh
+
+engine:
+	@scripts/engine.sh
+
+images: engine
+	@scripts/images.sh
+
+registry: images
+	@scripts/registry.sh
+
+demo: setup engine images
+	@if [ ! -f examples/web-stack/demo.yml ]; then \
+	    echo "make demo: examples/web-stack/demo.yml does not exist yet" >&2; exit 1; fi
+	ansible-playbook examples/web-stack/demo.yml
+
+# ------------------------------------------------------------------ checks --
+# make test: everything, continuing past a failing step, with a summary and timings
+test: setup engine images registry
+	@scripts/run-tests.sh lint sanity units integration sanity-313 units-313 molecule
+
+lint: setup
+	ansible-lint
+	ruff check .
+
+sanity: setup
+	scripts/ansible-test.sh $(VENV) sanity --venv --python 3.11 $(SANITY_ARGS)
+
+units: setup
+	@if [ -z "$$(find tests/unit -name 'test_*.py' 2>/dev/null | head -n1)" ]; then \
+	    echo "units: no unit tests yet (tests/unit/**/test_*.py), skipped"; exit 0; fi; \
+	scripts/ansible-test.sh $(VENV) units --local --python 3.11 $(UNITS_ARGS)
+
+integration: setup engine images registry
+	@if [ -z "$$(find tests/integration/targets -mindepth 2 -maxdepth 2 -name aliases 2>/dev/null | head -n1)" ]; then \
+	    echo "integration: no targets yet (tests/integration/targets/*/aliases), skipped"; exit 0; fi; \
+	scripts/ansible-test.sh $(VENV) integration --local --python 3.11 --allow-destructive --continue-on-error $(INTEGRATION_ARGS)
+
+sanity-313: setup
+	@if [ ! -x $(VENV313)/bin/ansible-test ]; then echo "sanity-313: no $(VENV313) (no Python 3.13/3.12 here), skipped"; exit 0; fi; \
+	py=$$($(VENV313)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	scripts/ansible-test.sh $(VENV313) sanity --venv --python $$py $(SANITY_ARGS)
+
+units-313: setup
+	@if [ ! -x $(VENV313)/bin/ansible-test ]; then echo "units-313: no $(VENV313) (no Python 3.13/3.12 here), skipped"; exit 0; fi; \
+	if [ -z "$$(find tests/unit -name 'test_*.py' 2>/dev/null | head -n1)" ]; then \
+	    echo "units-313: no unit tests yet, skipped"; exit 0; fi; \
+	py=$$($(VENV313)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	scripts/ansible-test.sh $(VENV313) units --local --python $$py $(UNITS_ARGS)
+
+molecule: setup engine images
+	@scripts/molecule.sh $(MOLECULE_ARGS)
+
+bench: setup engine images
+	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; \
+	else echo "bench: bench/run.py does not exist yet, nothing to run"; fi
+
+format: setup
+	ruff check --fix .
+	black plugins tests/unit
+
+clean:
+	rm -rf build/test tests/output .ruff_cache .pytest_cache
+	find . -path ./.venv -prune -o -path ./.venv313 -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf build $(VENV) $(VENV313)
