@@ -21,11 +21,11 @@ from typing import Any, Mapping, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
-    ID_PATTERN,
     IMAGE_PATTERN,
     PROTOCOLS,
     VOLUME_CREATE,
     VOLUME_SCOPES,
+    is_valid_id,
     parse_data_size,
 )
 
@@ -543,7 +543,7 @@ def _conform_named(value: Any, name: str, path: str) -> Any:
             return value.strip().lower() == "true"
         raise _Mismatch(path, f"expected a bool (true or false), {got}")
     if name in ("id", "instance-type"):
-        if isinstance(value, str) and ID_PATTERN.match(value):
+        if is_valid_id(value):
             return value
         raise _Mismatch(
             path,
@@ -551,7 +551,7 @@ def _conform_named(value: Any, name: str, path: str) -> Any:
             f"2 to 63 characters starting with a letter or digit), {got}",
         )
     if name == "docker-image":
-        if isinstance(value, str) and IMAGE_PATTERN.match(value):
+        if isinstance(value, str) and IMAGE_PATTERN.fullmatch(value):
             return value
         raise _Mismatch(path, f"expected a Docker image reference ([registry[:port]/]path[:tag][@digest]), {got}")
     if name == "absolute-path":
@@ -1274,7 +1274,7 @@ class _Expander:
     # ---- the plan
 
     def plan(self, template_id: str, params: dict, project: str) -> dict:
-        if not ID_PATTERN.match(project):
+        if not is_valid_id(project):
             self.problem(f"project {project!r} is not a valid id (a-z, 0-9, _ and -, 2 to 63 characters)")
         raw_steps = self.expand_template(template_id, params, [])
         steps = self.check_steps(raw_steps, template_id)
@@ -1361,15 +1361,15 @@ class _Expander:
         if given is BROKEN:
             return None
         if isinstance(given, str) and given:
-            if not ID_PATTERN.match(given):
+            if not is_valid_id(given):
                 self.problem(f"step {step.step!r}: container id {given!r} is not a valid id")
                 return None
             return given
         candidate = step.step
-        if not ID_PATTERN.match(candidate):
+        if not is_valid_id(candidate):
             # A step named by a library reference (polytope/redis!insight) gets redis-insight.
             candidate = re.sub(r"[^a-z0-9_-]+", "-", candidate.rsplit("/", 1)[-1].lower()).strip("-_")
-        if not ID_PATTERN.match(candidate):
+        if not is_valid_id(candidate):
             self.problem(f"step {step.step!r}: no valid container id (set args.id)")
             return None
         return candidate

@@ -203,6 +203,8 @@ class TestTypes:
             ("Web", "id", "expected an id"),
             ("a", "id", "expected an id"),
             ("-web", "id", "expected an id"),
+            ("web\n", "id", "expected an id"),
+            ("busybox\n", "docker-image", "Docker image reference"),
             ("Not An Image", "docker-image", "Docker image reference"),
             ("relative/path", "absolute-path", "absolute path"),
             ("12 parsecs", "data-size", "data size"),
