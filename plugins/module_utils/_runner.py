@@ -168,23 +168,19 @@ class ContainerRun:
     def resolve_image(self) -> None:
         reference = self.spec.image
         assert reference
-        if not self.spec.update_image:
-            self.image_id = self.engine.image_id(reference)
-            if self.image_id:
-                return
-        if self.options.check_mode:
-            self.image_id = self.engine.image_id(reference)
+        cached = self.engine.image_id(reference)
+        self.image_id = cached
+        if (cached and not self.spec.update_image) or self.options.check_mode:
             return
         try:
             self.engine.pull(reference)
         except EngineError as exc:
             raise TaskFailed(f"image: {exc}; nothing was changed") from exc
-        image_id = self.engine.image_id(reference)
-        if image_id is None:
+        self.image_id = self.engine.image_id(reference)
+        if self.image_id is None:
             raise TaskFailed(f"image: {reference} is not on the engine after pulling it; nothing was changed")
-        if self.image_id is None or self.spec.update_image:
-            self._note(f"pulled {reference}", changed=image_id != self.image_id)
-        self.image_id = image_id
+        if self.image_id != cached:
+            self._note(f"pulled {reference}")
 
     # -- observation -------------------------------------------------------------------------------------
     def observe(self) -> dict[int, Observed]:
