@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._lock import LOCK_SUFFIX, EngineLock, LockTimeout
 from ansible_collections.polytope.core.plugins.module_utils._mapping import (
     LABEL_REPLICA,
     Placement,
@@ -183,8 +184,7 @@ class ContainerRun:
             self._note(f"pulled {reference}")
 
     # -- observation -------------------------------------------------------------------------------------
-    def observe(self) -> dict[int, Observed]:
-        summaries = self.engine.containers(owner_filters(self.spec))
+    def observe(self, summaries: list[dict[str, Any]]) -> dict[int, Observed]:
         inspects = [i for i in parallel(lambda c: self.engine.inspect(c["Id"]), summaries) if i]
         primaries: dict[int, dict[str, Any]] = {}
         leftovers: list[tuple[int, str, dict[str, Any]]] = []
@@ -399,12 +399,37 @@ class ContainerRun:
 
     # -- the run -----------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        state = self.options.state
-        active = state != "absent" and self.spec.scaling > 0
+        active = self.options.state != "absent" and self.spec.scaling > 0
         if active:
             self.check_instance_type()
             self.resolve_image()
-        observed = self.observe()
+        summaries = self.engine.containers(owner_filters(self.spec))
+        lock_image = self.image_id or next((c.get("ImageID") for c in summaries), None)
+        if self.options.check_mode or not lock_image:
+            return self._converge(summaries)
+        lock = EngineLock(
+            self.engine,
+            self.base_name + LOCK_SUFFIX,
+            f"{self.spec.project or ''}/{self.spec.id}",
+            lock_image,
+            hold_seconds=(self.options.wait_timeout or 86400) * (self.spec.scaling + 1) + 300,
+        )
+        try:
+            lock.acquire(self._remaining())
+        except LockTimeout as exc:
+            raise TaskFailed(str(exc)) from exc
+        try:
+            if lock.waited:
+                # Another run held the lock: what it left is what to converge from.
+                summaries = self.engine.containers(owner_filters(self.spec))
+            return self._converge(summaries)
+        finally:
+            lock.release()
+
+    def _converge(self, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+        state = self.options.state
+        active = state != "absent" and self.spec.scaling > 0
+        observed = self.observe(summaries)
         plans, removals = plan_replicas(state, self.spec.scaling, self.base_name, observed, self.options.recreate)
         self.check_name_clashes(plans)
         for removal in removals:

@@ -8,6 +8,7 @@ Every problem in the input is collected and reported at once, each naming its op
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shlex
@@ -262,10 +263,29 @@ def render_env_value(value: Any) -> str:
     return str(value)
 
 
+def _env_from_text(problems: Problems, text: str) -> Any:
+    """Ad hoc calls pass env as text: JSON, or NAME=value words."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        problems.add("env", f"cannot split {text!r} into NAME=value words ({exc})")
+        return {}
+    if not all("=" in word for word in words):
+        problems.add("env", "as text, expected JSON or NAME=value words")
+        return {}
+    return dict(word.split("=", 1) for word in words)
+
+
 def _parse_env(problems: Problems, value: Any) -> tuple[EnvVar, ...]:
     if value is None:
         return ()
     variables: list[EnvVar] = []
+    if isinstance(value, str):
+        value = _env_from_text(problems, value)
     if isinstance(value, dict):
         items = [{"name": name, "value": item} for name, item in value.items()]
     elif isinstance(value, list):
