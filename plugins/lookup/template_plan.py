@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: template_plan
 author:
-  - polytope.core maintainers
+  - Polytope Core Maintainers (@polytope)
 version_added: 0.1.0
 short_description: Expand a template of a polytope.yml into an execution plan
 description:
@@ -50,6 +50,13 @@ options:
     description: The project every step runs in (C(project) of M(polytope.core.container)); defaults to the
       template id.
     type: str
+  jobs:
+    description:
+      - Step ids to run as jobs (C(state=completed)) although no step waits for them. Polytope's file format
+        cannot say that a step is a job; without this, a step that nobody waits for is expected to keep running.
+    type: list
+    elements: str
+    default: []
   masked:
     description: Return the plan with every secret value replaced by C(********), for printing.
     type: bool
@@ -124,6 +131,7 @@ class LookupModule(LookupBase):
                 values=self.get_option("values"),
                 secrets=self.get_option("secrets"),
                 project=self.get_option("project"),
+                jobs=self.get_option("jobs"),
             )
         except TemplateError as exc:
             raise AnsibleLookupError(str(exc)) from None

@@ -1273,11 +1273,15 @@ class _Expander:
 
     # ---- the plan
 
-    def plan(self, template_id: str, params: dict, project: str) -> dict:
+    def plan(self, template_id: str, params: dict, project: str, jobs: list[str]) -> dict:
         if not is_valid_id(project):
             self.problem(f"project {project!r} is not a valid id (a-z, 0-9, _ and -, 2 to 63 characters)")
         raw_steps = self.expand_template(template_id, params, [])
         steps = self.check_steps(raw_steps, template_id)
+        known = {step.step for step in steps}
+        for job in jobs:
+            if job not in known:
+                self.problem(f"jobs: template {template_id!r} has no step {job!r} (steps: {', '.join(sorted(known))})")
         if self.problems:
             return {}
         order = self.order(steps)
@@ -1301,7 +1305,9 @@ class _Expander:
                     "module": step.resolved.chain,
                     "kind": step.resolved.kind,
                     "state": (
-                        STATE_COMPLETED if waited_by[step.step] or step.resolved.runs_to_completion else STATE_STARTED
+                        STATE_COMPLETED
+                        if waited_by[step.step] or step.resolved.runs_to_completion or step.step in jobs
+                        else STATE_STARTED
                     ),
                     "run_when": {"after": step.after, "condition": step.condition} if step.after else None,
                     "waited_by": waited_by[step.step],
@@ -1488,8 +1494,13 @@ def expand(
     values: Optional[Mapping[str, Any]] = None,
     secrets: Optional[Mapping[str, Any]] = None,
     project: Optional[str] = None,
+    jobs: Optional[list[str]] = None,
 ) -> dict:
     """The execution plan of ``template`` in the polytope.yml ``text`` (named ``file_name``).
+
+    A step runs as a job (``state: completed``) when another step waits for it, when it is a
+    library module that is a job by nature, or when ``jobs`` names it (Polytope has no way to say
+    so in the file, and a job that nobody waits for would otherwise be expected to keep running).
 
     Raises TemplateError listing every problem of the template at once; its message never
     contains a secret value.
@@ -1507,7 +1518,9 @@ def expand(
             raise TemplateError(
                 file_name, "expansion", [f"template name must be a non-empty string, got {_show(template)}"]
             )
-        plan = expander.plan(template, dict(params or {}), project if project is not None else template)
+        plan = expander.plan(
+            template, dict(params or {}), project if project is not None else template, list(jobs or [])
+        )
     except TemplateError as exc:
         raise TemplateError(
             exc.file_name, exc.subject, [_redact(problem, secrets) for problem in exc.problems]

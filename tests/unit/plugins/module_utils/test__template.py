@@ -786,6 +786,19 @@ templates:
         )
         assert plan["steps"][0]["id"] == "thing-extra"
 
+    def test_jobs_named_by_the_caller(self) -> None:
+        text = (
+            JOBS
+            + "templates:\n  - id: tpl\n    run:\n      - {module: job, id: lint}\n      - {module: job, id: unit, after: {step: lint}}\n"
+        )
+        plan = plan_of(text, jobs=["unit"])
+        assert [(entry["step"], entry["state"]) for entry in plan["steps"]] == [
+            ("lint", "completed"),
+            ("unit", "completed"),
+        ]
+        assert step(plan_of(text), "unit")["state"] == "started"
+        assert "jobs: template 'tpl' has no step 'ghost' (steps: lint, unit)" in one_problem(text, jobs=["ghost"])
+
     def test_invalid_project(self) -> None:
         problem = one_problem(JOBS + "templates:\n  - {id: tpl, run: [job]}\n", project="Bad Project")
         assert "project 'Bad Project' is not a valid id" in problem
