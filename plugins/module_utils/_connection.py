@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 try:
     import docker
-    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+    from docker.errors import APIError, DockerException, NotFound
     from docker.tls import TLSConfig
 
     DOCKER_IMPORT_ERROR: Optional[str] = None
@@ -28,9 +28,19 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     class NotFound(APIError):  # type: ignore[no-redef]
         pass
 
-    class ImageNotFound(NotFound):  # type: ignore[no-redef]
-        pass
 
+__all__ = [
+    "APIError",
+    "DockerException",
+    "NotFound",
+    "DOCKER_IMPORT_ERROR",
+    "MISSING_SDK_MESSAGE",
+    "CONNECTION_ARGUMENT_SPEC",
+    "connection_settings",
+    "engine_address",
+    "is_local_engine",
+    "open_client",
+]
 
 MISSING_SDK_MESSAGE = (
     "The Docker SDK for Python is not installed on the machine that runs this module "
@@ -115,7 +125,7 @@ def open_client(settings: dict[str, Any]) -> Any:
         )
     base_url = settings["docker_host"]
     if tls_config and base_url.startswith("tcp://"):
-        base_url = "https://" + base_url[len("tcp://"):]
+        base_url = "https://" + base_url[len("tcp://") :]
     return docker.APIClient(
         base_url=base_url,
         version=settings["api_version"],

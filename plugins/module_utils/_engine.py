@@ -72,7 +72,9 @@ class Engine:
         if any(network.get("Name") == name for network in existing):
             return False
         try:
-            self._call(f"creating network {name}", self.client.create_network, name, driver="bridge", check_duplicate=True)
+            self._call(
+                f"creating network {name}", self.client.create_network, name, driver="bridge", check_duplicate=True
+            )
         except EngineError:
             # A concurrent run may have created it between the list and the create.
             if any(network.get("Name") == name for network in self.client.networks(names=[name])):

@@ -43,7 +43,7 @@ class Holder:
 
     @classmethod
     def parse(cls, text: str) -> Optional["Holder"]:
-        host, _, pid = (text or "").rpartition("/")
+        host, _separator, pid = (text or "").rpartition("/")
         return cls(host, int(pid)) if host and pid.isdigit() else None
 
 

@@ -36,7 +36,9 @@ def _validate_run_options(params: dict[str, Any]) -> None:
         if params[option] < 0:
             problems.add(option, f"expected a number of seconds >= 0, got {params[option]}")
     network = params.get("network")
-    if network is not None and (not network or not (network[0].isalnum() and all(c.isalnum() or c in "_.-" for c in network))):
+    if network is not None and (
+        not network or not (network[0].isalnum() and all(c.isalnum() or c in "_.-" for c in network))
+    ):
         problems.add("network", f"{network!r} is not a valid network name; expected {NETWORK_NAME_EXPECTED}")
     try:
         ipaddress.ip_address(params["publish_address"])

@@ -55,11 +55,23 @@ class ReplicaPlan:
     def changes(self) -> bool:
         return any(action != AWAIT_EXIT for action in self.actions)
 
+    def existing(self) -> Observed:
+        if self.current is None:
+            raise ValueError(f"{self.name}: planned to {', '.join(self.actions)} but no container exists")
+        return self.current
+
 
 def split_name(name: str, base: str) -> Optional[tuple[int, str]]:
     """(replica number, temporary suffix) of a container name of this spec, or None."""
     name = name.lstrip("/")
-    pattern = re.escape(base) + r"(?:\.(?P<number>[2-9]|[1-9][0-9]+))?(?P<suffix>" + re.escape(NEXT_SUFFIX) + "|" + re.escape(PREVIOUS_SUFFIX) + ")?$"
+    pattern = (
+        re.escape(base)
+        + r"(?:\.(?P<number>[2-9]|[1-9][0-9]+))?(?P<suffix>"
+        + re.escape(NEXT_SUFFIX)
+        + "|"
+        + re.escape(PREVIOUS_SUFFIX)
+        + ")?$"
+    )
     match = re.match(pattern, name)
     if not match:
         return None
@@ -125,6 +137,14 @@ def plan_replicas(
     ]
     removals = sorted((o for number, o in observed.items() if number > wanted), key=lambda o: -o.replica)
     return plans, removals
+
+
+def change_kind(plan: ReplicaPlan) -> str:
+    """How a diff names what happens to a replica."""
+    for action, kind in ((CREATE, "created"), (REPLACE, "replaced"), (UPDATE, "updated in place")):
+        if action in plan.actions:
+            return kind
+    return ", ".join(plan.actions)
 
 
 def summarize(plan: ReplicaPlan) -> str:

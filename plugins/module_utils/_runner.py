@@ -35,7 +35,6 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     CREATE,
     NEXT_SUFFIX,
     PREVIOUS_SUFFIX,
-    REMOVE,
     REPLACE,
     RESTART,
     START,
@@ -43,6 +42,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     UPDATE,
     Observed,
     ReplicaPlan,
+    change_kind,
     observed_from_inspect,
     plan_replicas,
     split_name,
@@ -84,7 +84,9 @@ class RunOptions:
     engine_host: Optional[str] = None
 
 
-def resolve_host_mounts(spec: ContainerSpec, project_dir: Optional[str], local_engine: bool) -> tuple[dict[str, Any], ...]:
+def resolve_host_mounts(
+    spec: ContainerSpec, project_dir: Optional[str], local_engine: bool
+) -> tuple[dict[str, Any], ...]:
     """Docker Mounts entries for the spec's mounts; raises SpecError naming each unusable one."""
     problems = Problems()
     mounts: list[dict[str, Any]] = []
@@ -96,7 +98,10 @@ def resolve_host_mounts(spec: ContainerSpec, project_dir: Optional[str], local_e
         path = mount.source["path"]
         if not path.startswith("/"):
             if not project_dir:
-                problems.add(f"{option}.path", f"relative path {path!r} needs project_dir (the action plugin sets it from the playbook's directory)")
+                problems.add(
+                    f"{option}.path",
+                    f"relative path {path!r} needs project_dir (the action plugin sets it from the playbook's directory)",
+                )
                 continue
             path = os.path.normpath(os.path.join(project_dir, path))
         if local_engine and not os.path.exists(path):
@@ -167,8 +172,7 @@ class ContainerRun:
             )
 
     def resolve_image(self) -> None:
-        reference = self.spec.image
-        assert reference
+        reference = self.spec.image or ""
         cached = self.engine.image_id(reference)
         self.image_id = cached
         if (cached and not self.spec.update_image) or self.options.check_mode:
@@ -233,7 +237,9 @@ class ContainerRun:
             return
         found = self.engine.containers({"name": [f"^/{re.escape(name)}$" for name in names]})
         foreign = sorted(
-            c["Names"][0].lstrip("/") for c in found if not is_owned(c.get("Labels"), self.spec) and c["Names"][0].lstrip("/") in names
+            c["Names"][0].lstrip("/")
+            for c in found
+            if not is_owned(c.get("Labels"), self.spec) and c["Names"][0].lstrip("/") in names
         )
         if foreign:
             raise TaskFailed(
@@ -270,14 +276,13 @@ class ContainerRun:
         self._refresh(plan.replica, container_id)
 
     def _update_in_place(self, plan: ReplicaPlan) -> None:
-        assert plan.current
-        self.engine.update(plan.current.container_id, plan.name, dict(plan.current.drift.update))
-        self._refresh(plan.replica, plan.current.container_id)
+        current = plan.existing()
+        self.engine.update(current.container_id, plan.name, dict(current.drift.update))
+        self._refresh(plan.replica, current.container_id)
 
     def _replace(self, plan: ReplicaPlan) -> None:
         """Rolling replacement of one replica; on failure the old container is put back as it was."""
-        old = plan.current
-        assert old
+        old = plan.existing()
         next_name = plan.name + NEXT_SUFFIX
         previous_name = plan.name + PREVIOUS_SUFFIX
         new_id = self._create(plan.replica, next_name)
@@ -336,7 +341,9 @@ class ContainerRun:
                 inspects = parallel(lambda n: (n, self.engine.inspect(self.current[n]["Id"])), sorted(pending))
                 for number, inspect in inspects:
                     if inspect is None:
-                        raise self._fail(f"replica {number} ({self.spec.replica_name(number)}) was removed while waiting for it")
+                        raise self._fail(
+                            f"replica {number} ({self.spec.replica_name(number)}) was removed while waiting for it"
+                        )
                     self.current[number] = inspect
             first_round = False
 
@@ -392,7 +399,9 @@ class ContainerRun:
         except Exception as exc:  # the SDK raises requests' ReadTimeout when wait_timeout runs out
             if isinstance(exc, TaskFailed):
                 raise
-            raise self._fail(f"timed out after {self.options.wait_timeout}s waiting for the containers to exit") from exc
+            raise self._fail(
+                f"timed out after {self.options.wait_timeout}s waiting for the containers to exit"
+            ) from exc
         for number, code in codes:
             self.exit_codes[number] = code
             self._refresh(number, self.current[number]["Id"])
@@ -501,8 +510,7 @@ class ContainerRun:
                 if plan.current is not None:
                     after[plan.name] = dict(before[plan.name])
                 continue
-            change = "created" if CREATE in plan.actions else "replaced" if REPLACE in plan.actions else "updated in place" if UPDATE in plan.actions else ", ".join(plan.actions)
-            after[plan.name] = {"change": change, "reasons": plan.reasons, "spec": desired}
+            after[plan.name] = {"change": change_kind(plan), "reasons": plan.reasons, "spec": desired}
             if plan.current is not None and UPDATE in plan.actions:
                 after[plan.name]["update"] = plan.current.drift.update
         for removal in removals:
@@ -525,7 +533,10 @@ class ContainerRun:
                     "status": state.get("Status"),
                     "image": (inspect.get("Config") or {}).get("Image"),
                     "image_id": inspect.get("Image"),
-                    "ports": {key: [f"{b.get('HostIp')}:{b.get('HostPort')}" for b in value or []] for key, value in ports.items()},
+                    "ports": {
+                        key: [f"{b.get('HostIp')}:{b.get('HostPort')}" for b in value or []]
+                        for key, value in ports.items()
+                    },
                 }
             )
             if state.get("Running"):

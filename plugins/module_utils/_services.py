@@ -81,9 +81,7 @@ def endpoints(
     return result
 
 
-def probe_target(
-    endpoint: Endpoint, container_address: Optional[str], local_engine: bool
-) -> Optional[tuple[str, int]]:
+def probe_target(endpoint: Endpoint, container_address: Optional[str], local_engine: bool) -> Optional[tuple[str, int]]:
     """Where to probe: the replica itself on a local engine, its published port on a remote one."""
     if local_engine and container_address:
         return container_address, endpoint.port.port

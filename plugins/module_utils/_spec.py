@@ -400,10 +400,14 @@ def _parse_resources(problems: Problems, value: Any) -> Resources:
             problems.add(f"resources.{kind}", "expected a mapping with request and/or limit")
             section = {}
         read = _number if kind == "cpu" else _size
-        parsed[kind] = {key: read(problems, f"resources.{kind}.{key}", section.get(key)) for key in ("request", "limit")}
+        parsed[kind] = {
+            key: read(problems, f"resources.{kind}.{key}", section.get(key)) for key in ("request", "limit")
+        }
         request, limit = parsed[kind]["request"], parsed[kind]["limit"]
         if request is not None and limit is not None and request > limit:
-            problems.add(f"resources.{kind}", f"request ({section.get('request')}) is above limit ({section.get('limit')})")
+            problems.add(
+                f"resources.{kind}", f"request ({section.get('request')}) is above limit ({section.get('limit')})"
+            )
     cpu, memory = parsed["cpu"], parsed["memory"]
     return Resources(
         nano_cpus=round(cpu["limit"] * 1e9) if cpu["limit"] else 0,
@@ -427,7 +431,7 @@ def parse_port_range(text: Any) -> list[int]:
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("expected a string such as \"80,443,8000-8100\"")
+        raise ValueError('expected a string such as "80,443,8000-8100"')
     ports: list[int] = []
     for part in text.split(","):
         part = part.strip()
@@ -447,7 +451,9 @@ def _parse_ports(problems: Problems, option: str, value: Any) -> list[PortSpec]:
         return []
     unknown = set(value) - {"port", "range", "protocol", "expose_as", "label", "internal"}
     if unknown:
-        problems.add(option, f"unknown keys {sorted(unknown)}; expected port or range, protocol, expose_as, label, internal")
+        problems.add(
+            option, f"unknown keys {sorted(unknown)}; expected port or range, protocol, expose_as, label, internal"
+        )
     protocol = value.get("protocol")
     if protocol not in PROTOCOLS:
         problems.add(f"{option}.protocol", f"{protocol!r} is not one of {', '.join(PROTOCOLS)}")
@@ -529,7 +535,9 @@ def _parse_services(problems: Problems, value: Any) -> tuple[Service, ...]:
                 continue
             key = ("udp" if port.protocol == "udp" else "tcp", port.expose_as)
             if key in published:
-                problems.add(f"{option}.ports", f"host port {port.expose_as}/{key[0]} is also published by {published[key]}")
+                problems.add(
+                    f"{option}.ports", f"host port {port.expose_as}/{key[0]} is also published by {published[key]}"
+                )
             published[key] = f"{option} ({service_id})"
         if service_id:
             services.append(Service(service_id, tuple(ports)))
@@ -592,7 +600,10 @@ def _parse_mount_source(problems: Problems, option: str, source: Any) -> Optiona
             problems.add(f"{option}.version", f"expected a version number >= 1, got {version!r}")
     elif kind == "repo":
         if source.get("repo") is not None:
-            problems.add(f"{option}.repo", f"repository {source['repo']!r} is not supported; only the project's own directory (no repo) is")
+            problems.add(
+                f"{option}.repo",
+                f"repository {source['repo']!r} is not supported; only the project's own directory (no repo) is",
+            )
     return parsed
 
 
@@ -648,7 +659,11 @@ def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
             if check_id(problems, f"{option}.sink", sink):
                 datasets.append(DatasetSpec(path, sink))
             continue
-        if not isinstance(sink, dict) or sink.get("type", "dataset") != "dataset" or set(sink) - {"type", "dataset", "path", "info"}:
+        if (
+            not isinstance(sink, dict)
+            or sink.get("type", "dataset") != "dataset"
+            or set(sink) - {"type", "dataset", "path", "info"}
+        ):
             problems.add(f"{option}.sink", "expected a dataset id or {type: dataset, dataset, path, info}")
             continue
         dataset = check_id(problems, f"{option}.sink.dataset", sink.get("dataset"))
@@ -658,7 +673,11 @@ def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
             sink_path = None
         info = sink.get("info")
         if dataset:
-            datasets.append(DatasetSpec(path, dataset, sink_path.strip("/") if sink_path else None, None if info is None else str(info)))
+            datasets.append(
+                DatasetSpec(
+                    path, dataset, sink_path.strip("/") if sink_path else None, None if info is None else str(info)
+                )
+            )
     return tuple(datasets)
 
 
@@ -680,7 +699,9 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
         if state != "absent":
             problems.add("image", "is required unless state is absent")
     elif not isinstance(image, str) or not IMAGE_PATTERN.fullmatch(image):
-        problems.add("image", f"{image!r} is not a valid image reference; expected [registry[:port]/]name[:tag][@digest]")
+        problems.add(
+            "image", f"{image!r} is not a valid image reference; expected [registry[:port]/]name[:tag][@digest]"
+        )
         image = None
     else:
         image = normalize_image(image)
@@ -690,7 +711,10 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
         if isinstance(image, str):
             container_id = default_id_for_image(image)
             if not is_valid_id(container_id):
-                problems.add("id", f"the default taken from the image, {container_id!r}, is not a valid id; set id ({ID_EXPECTED})")
+                problems.add(
+                    "id",
+                    f"the default taken from the image, {container_id!r}, is not a valid id; set id ({ID_EXPECTED})",
+                )
                 container_id = None
         elif state == "absent":
             problems.add("id", "is required when image is not given")
@@ -707,7 +731,12 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
 
     user = params.get("user")
     if user is not None:
-        if isinstance(user, bool) or not isinstance(user, (int, str)) or (isinstance(user, int) and user < 0) or user == "":
+        if (
+            isinstance(user, bool)
+            or not isinstance(user, (int, str))
+            or (isinstance(user, int) and user < 0)
+            or user == ""
+        ):
             problems.add("user", f"expected a user name or a UID, got {user!r}")
             user = None
         else:

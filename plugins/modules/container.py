@@ -20,7 +20,7 @@ description:
   - The card's hyphenated keys (C(no-stdin), C(update-image), C(instance-type), C(max-restarts), C(expose-as))
     are accepted at any depth; the action plugin renames them.
 author:
-  - polytope.core maintainers
+  - Polytope Core Maintainers (@polytope)
 requirements:
   - Docker SDK for Python 7.0 or newer (C(docker)) on the machine that runs the module
   - Docker Engine API 1.41 (Docker 20.10) or newer
@@ -34,12 +34,16 @@ attributes:
     support: full
   idempotent:
     support: full
+    description: A rerun with the same spec changes nothing; readiness is checked again without counting a change.
   action:
     support: full
   async:
     support: none
+  bypass_host_loop:
+    support: none
   action_group:
     support: full
+    description: Use C(group/polytope.core.polytope) in C(module_defaults) to set the engine connection once.
     membership:
       - polytope.core.polytope
   platform:
@@ -74,7 +78,7 @@ options:
     description:
       - Files and directories to mount. Each item is C({source, path}) with C(path) absolute in the container;
         null items are skipped.
-      - C(source) is C({type: host, path}); a relative host path is relative to O(project_dir).
+      - "C(source) is C({type: host, path}); a relative host path is relative to O(project_dir)."
       - An absolute host path is a path on the engine's machine and must exist.
     type: list
     elements: dict
@@ -402,7 +406,14 @@ datasets:
   returned: when datasets were stored
   type: list
   elements: dict
-  sample: [{"dataset": "results", "version": 3, "outcome": "succeeded", "archive": "/var/lib/polytope/datasets/results/v3.tar.gz", "size": 10240, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "replica": 1}]
+  sample:
+    - dataset: results
+      version: 3
+      outcome: succeeded
+      archive: /var/lib/polytope/datasets/results/v3.tar.gz
+      size: 10240
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+      replica: 1
 diff:
   description: In diff mode, per replica, what was created, replaced, updated in place or removed, with before and after.
   returned: in diff mode
@@ -457,7 +468,11 @@ ARGUMENT_SPEC = {
             "memory": {"type": "dict"},
         },
     },
-    "state": {"type": "str", "default": "started", "choices": ["started", "restarted", "completed", "stopped", "absent"]},
+    "state": {
+        "type": "str",
+        "default": "started",
+        "choices": ["started", "restarted", "completed", "stopped", "absent"],
+    },
     "wait_timeout": {"type": "int", "default": 600},
     "stop_timeout": {"type": "int", "default": 10},
     "recreate": {"type": "bool", "default": False},
@@ -471,7 +486,10 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if DOCKER_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("docker (the Docker SDK for Python)") + " " + MISSING_SDK_MESSAGE, exception=DOCKER_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_required_lib("docker (the Docker SDK for Python)") + " " + MISSING_SDK_MESSAGE,
+            exception=DOCKER_IMPORT_ERROR,
+        )
     run_module(module)
 
 

@@ -214,7 +214,7 @@ def test_plan_replicas_scale_down_removes_highest_first() -> None:
 
 def test_plan_replicas_removal_order_independent_of_dict_order() -> None:
     current = {n: observed("exited", replica=n) for n in (3, 10, 2, 7)}
-    _, removals = plan_replicas("stopped", 1, NAME, current)
+    _plans, removals = plan_replicas("stopped", 1, NAME, current)
     assert [o.replica for o in removals] == [10, 7, 3, 2]
 
 
@@ -249,7 +249,7 @@ def test_plan_replicas_recreate_and_gap() -> None:
 
 def test_plan_replicas_completed_mixed_exit_codes() -> None:
     current = {1: observed("exited", 0), 2: observed("exited", 1, replica=2)}
-    plans, _ = plan_replicas("completed", 2, "web", current)
+    plans, _removals = plan_replicas("completed", 2, "web", current)
     assert [p.actions for p in plans] == [[], [REPLACE, AWAIT_EXIT]]
     assert [p.name for p in plans] == ["web", "web.2"]
 

@@ -134,7 +134,7 @@ class _TcpServer:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                connection, _ = self.listener.accept()
+                connection, _address = self.listener.accept()
             except socket.timeout:  # noqa: UP041 - not TimeoutError on Python 3.9
                 continue
             except OSError:

@@ -418,7 +418,14 @@ def test_env_errors() -> None:
         "env[5].secret: expected a boolean",
         "env[6]: unknown keys ['extra']; expected name, value, secret",
     ]
-    assert single_problem(env="A=1").startswith("env: ")
+    assert single_problem(env="JUST_A_NAME") == "env: as text, expected JSON or NAME=value words"
+
+
+def test_env_as_text_for_ad_hoc_calls() -> None:
+    words = parse_spec({"image": "nginx", "env": "A=1 B='two words'"}).env
+    assert words == (EnvVar("A", "1"), EnvVar("B", "two words"))
+    as_json = parse_spec({"image": "nginx", "env": '[{"name": "S", "value": "x", "secret": true}]'}).env
+    assert as_json == (EnvVar("S", "x", True),)
 
 
 def test_secret_with_invalid_flag_stays_secret() -> None:
