@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import base64
+import json
+from typing import Any, Iterator, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import (
     APIError,
@@ -134,3 +136,67 @@ class Engine:
         except (DockerException, OSError):
             return []
         return output.decode(errors="replace").splitlines()
+
+    # -- volumes and archives (mount sources and datasets) -------------------------------------------------
+    def volume(self, name: str) -> Optional[dict[str, Any]]:
+        try:
+            return self._call(f"inspecting volume {name}", self.client.inspect_volume, name)
+        except NotFound:
+            return None
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, Any]:
+        """Create a local volume; the engine returns the existing one when the name is taken."""
+        try:
+            return self._call(f"creating volume {name}", self.client.create_volume, name=name, driver="local", labels=labels)
+        except NotFound as exc:
+            raise EngineError(f"creating volume {name}: {_explain(exc)}") from exc
+
+    def remove_volume(self, name: str) -> bool:
+        """Remove a volume; False when it is still in use by a container (or already gone)."""
+        try:
+            self.client.remove_volume(name)
+        except NotFound:
+            return False
+        except APIError as exc:
+            if getattr(exc, "status_code", None) == 409 or (exc.response is not None and exc.response.status_code == 409):
+                return False
+            raise EngineError(f"removing volume {name}: {_explain(exc)}") from exc
+        except (DockerException, OSError) as exc:
+            raise EngineError(f"removing volume {name}: {_explain(exc)}") from exc
+        return True
+
+    def path_stat(self, container: str, path: str) -> Optional[dict[str, Any]]:
+        """What the engine reports about a path in a container (created or stopped ones too); None when missing."""
+        url = self.client._url("/containers/{0}/archive", container)
+        try:
+            response = self.client.head(url, params={"path": path}, timeout=self.client.timeout)
+        except (DockerException, OSError) as exc:
+            raise EngineError(f"looking up {path} in container {container[:12]}: {_explain(exc)}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise EngineError(f"looking up {path} in container {container[:12]}: HTTP {response.status_code} {response.reason}")
+        header = response.headers.get("X-Docker-Container-Path-Stat")
+        if not header:
+            return {}
+        try:
+            return json.loads(base64.b64decode(header).decode())
+        except ValueError:
+            return {}
+
+    def get_archive(self, container: str, path: str) -> Optional[Iterator[bytes]]:
+        """A tar stream of a path in a container (running or not); None when the path does not exist."""
+        try:
+            stream, _stat = self.client.get_archive(container, path, chunk_size=1024 * 1024)
+        except NotFound:
+            return None
+        except (DockerException, OSError) as exc:
+            raise EngineError(f"reading {path} from container {container[:12]}: {_explain(exc)}") from exc
+        return stream
+
+    def put_archive(self, container: str, path: str, data: Any) -> None:
+        """Extract a tar (bytes or a file object) at an existing directory of a container."""
+        try:
+            self.client.put_archive(container, path, data)
+        except (DockerException, OSError) as exc:
+            raise EngineError(f"writing into {path} of container {container[:12]}: {_explain(exc)}") from exc
