@@ -71,8 +71,8 @@ test: setup engine images registry
 	@scripts/run-tests.sh lint sanity units integration sanity-313 units-313 molecule
 
 lint: setup
-	ansible-lint
-	ruff check .
+	ansible-lint $$([ -t 1 ] || echo --nocolor)
+	ruff check $$([ -t 1 ] || echo --no-cache) .
 
 sanity: setup
 	scripts/ansible-test.sh $(VENV) sanity --venv --python 3.11 $(SANITY_ARGS)

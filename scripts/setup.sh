@@ -53,7 +53,6 @@ make_venv() {
     want="$("$python" -c 'import sys; print(sys.version.split()[0])') $(sha256sum "$req" | cut -d' ' -f1)"
     if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
             && "$dir/bin/python" -c 'import sys' 2>/dev/null; then
-        log "$dir up to date ($("$dir/bin/python" --version 2>&1), $req)"
         return 0
     fi
     if [ -x "$dir/bin/python" ] && [ "$("$dir/bin/python" -c 'import os, sys; print(os.path.realpath(sys._base_executable))' 2>/dev/null || true)" != "$python" ]; then
