@@ -36,6 +36,9 @@ class Placement:
     publish_address: str = "0.0.0.0"
     # Resolved mounts as Docker Mounts entries (sources are made absolute by the caller).
     mounts: tuple[dict[str, Any], ...] = ()
+    # Mounts made through the engine API (volumes, strings, datasets, copied project files), described by
+    # what they are and a digest of their contents: the same for every replica (see _mounts).
+    contents: tuple[dict[str, Any], ...] = ()
 
 
 def default_network(project: Optional[str]) -> str:
@@ -72,7 +75,7 @@ def canonical_spec(spec: ContainerSpec, placement: Placement) -> dict[str, Any]:
     Resources and the restart policy are left out: they change in place. Secret values enter only as
     digests so the canonical form can be shown without leaking them.
     """
-    return {
+    canonical: dict[str, Any] = {
         "version": FINGERPRINT_VERSION,
         "image": spec.image,
         "cmd": list(spec.cmd) if spec.cmd is not None else None,
@@ -92,6 +95,10 @@ def canonical_spec(spec: ContainerSpec, placement: Placement) -> dict[str, Any]:
         "network": placement.network,
         "publish_address": placement.publish_address,
     }
+    if placement.contents:
+        # Only when present, so that fingerprints of specs without such mounts stay what they were.
+        canonical["mount_contents"] = [json.loads(json.dumps(item, sort_keys=True)) for item in placement.contents]
+    return canonical
 
 
 def fingerprint(spec: ContainerSpec, placement: Placement) -> str:
