@@ -36,6 +36,7 @@ def main():
         subprocess.call(
             [sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "--disable-pip-version-check", "setuptools"],
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # "Skipping setuptools as it is not installed" on Python >= 3.12
         )
 
     if packages:
