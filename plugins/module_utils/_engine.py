@@ -147,7 +147,9 @@ class Engine:
     def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, Any]:
         """Create a local volume; the engine returns the existing one when the name is taken."""
         try:
-            return self._call(f"creating volume {name}", self.client.create_volume, name=name, driver="local", labels=labels)
+            return self._call(
+                f"creating volume {name}", self.client.create_volume, name=name, driver="local", labels=labels
+            )
         except NotFound as exc:
             raise EngineError(f"creating volume {name}: {_explain(exc)}") from exc
 
@@ -158,7 +160,9 @@ class Engine:
         except NotFound:
             return False
         except APIError as exc:
-            if getattr(exc, "status_code", None) == 409 or (exc.response is not None and exc.response.status_code == 409):
+            if getattr(exc, "status_code", None) == 409 or (
+                exc.response is not None and exc.response.status_code == 409
+            ):
                 return False
             raise EngineError(f"removing volume {name}: {_explain(exc)}") from exc
         except (DockerException, OSError) as exc:
@@ -175,7 +179,9 @@ class Engine:
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise EngineError(f"looking up {path} in container {container[:12]}: HTTP {response.status_code} {response.reason}")
+            raise EngineError(
+                f"looking up {path} in container {container[:12]}: HTTP {response.status_code} {response.reason}"
+            )
         header = response.headers.get("X-Docker-Container-Path-Stat")
         if not header:
             return {}

@@ -14,12 +14,21 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     is_local_engine,
     open_client,
 )
+from ansible_collections.polytope.core.plugins.module_utils._copies import (
+    DEFAULT_COPY_DIR,
+    CopyError,
+    clean_stale,
+    install_copies,
+    remove_all,
+)
+from ansible_collections.polytope.core.plugins.module_utils._datasets import DEFAULT_STORE, DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._mounts import MountResolver
+from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._runner import (
     ContainerRun,
     RunOptions,
     TaskFailed,
-    resolve_host_mounts,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
     Problems,
@@ -44,7 +53,31 @@ def _validate_run_options(params: dict[str, Any]) -> None:
         ipaddress.ip_address(params["publish_address"])
     except ValueError:
         problems.add("publish_address", f"{params['publish_address']!r} is not an IP address")
+    keep = params.get("dataset_keep")
+    if keep is not None and keep < 1:
+        problems.add("dataset_keep", f"expected a number of versions >= 1, got {keep}")
+    for option in ("dataset_store", "copy_dir"):
+        value = params.get(option)
+        if value is not None and not str(value).startswith("/"):
+            problems.add(option, f"expected an absolute path, got {value!r}")
     problems.raise_if_any()
+
+
+def shares_filesystem(docker_host: str) -> bool:
+    """Whether the engine sees this machine's files: only through a local socket, never over the network."""
+    return docker_host.startswith("unix://")
+
+
+def _finish_copies(params: dict[str, Any], spec: Any, check_mode: bool) -> list[str]:
+    """After a successful run: drop stale controller copies (all of them when the replicas are gone)."""
+    if check_mode:
+        return []
+    removed = clean_stale(params.get("controller_copies"))
+    actions = [f"removed the stale copy {path}" for path in removed]
+    if params["state"] == "absent" or spec.scaling == 0:
+        if remove_all(params.get("copy_dir") or DEFAULT_COPY_DIR, spec.project, spec.id):
+            actions.append("removed the copies of the controller's files")
+    return actions
 
 
 def run_module(module: Any) -> None:
@@ -60,7 +93,25 @@ def run_module(module: Any) -> None:
         _validate_run_options(params)
         settings = connection_settings(params)
         local_engine = is_local_engine(settings["docker_host"])
-        mounts = resolve_host_mounts(spec, params.get("project_dir"), local_engine)
+    except SpecError as exc:
+        module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", problems=exc.problems, changed=False)
+    copy_actions: list[str] = []
+    try:
+        pending, copy_actions = install_copies(params.get("controller_copies"), module.check_mode)
+    except CopyError as exc:
+        module.fail_json(
+            msg=f"Copying the controller's files failed, nothing else was changed: {exc}", changed=bool(copy_actions)
+        )
+    store = DatasetStore(params.get("dataset_store") or DEFAULT_STORE)
+    try:
+        plan = MountResolver(
+            spec,
+            params.get("project_dir"),
+            store,
+            local_engine=local_engine,
+            shared_filesystem=shares_filesystem(settings["docker_host"]),
+            pending_paths=pending,
+        ).resolve()
     except SpecError as exc:
         module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", problems=exc.problems, changed=False)
     for secret in spec.secrets:
@@ -82,7 +133,17 @@ def run_module(module: Any) -> None:
         local_engine=local_engine,
         engine_host=engine_address(settings["docker_host"]),
     )
-    run = ContainerRun(Engine(client), spec, options, mounts)
+    engine = Engine(client)
+    provisioner = Provisioner(engine, spec, plan, store, params.get("dataset_keep"))
+    try:
+        if params["state"] != "absent" and spec.scaling > 0:
+            provisioner.check()
+    except (ProvisionError, EngineError) as exc:
+        client.close()
+        module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", changed=False)
+    run = ContainerRun(engine, spec, options, tuple(plan.binds), provisioner)
+    run.actions.extend(copy_actions)
+    run.changed = bool(copy_actions)
     try:
         result = run.run()
     except TaskFailed as exc:
@@ -91,6 +152,9 @@ def run_module(module: Any) -> None:
         module.fail_json(msg=f"The engine refused a change: {exc}", **run.result())
     finally:
         client.close()
+    finished = _finish_copies(params, spec, module.check_mode)
+    if finished:
+        result["actions"] = result["actions"] + finished
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)

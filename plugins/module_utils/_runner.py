@@ -8,7 +8,6 @@ TaskFailed with the message and the partial result.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,8 +47,9 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     split_name,
     summarize,
 )
+from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._services import Endpoint, endpoints, is_open
-from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
+from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec
 
 SECRET_MASK = "********"
 NONZERO_EXIT_MESSAGE = "The container exited with a nonzero exit code."
@@ -84,34 +84,6 @@ class RunOptions:
     engine_host: Optional[str] = None
 
 
-def resolve_host_mounts(
-    spec: ContainerSpec, project_dir: Optional[str], local_engine: bool
-) -> tuple[dict[str, Any], ...]:
-    """Docker Mounts entries for the spec's mounts; raises SpecError naming each unusable one."""
-    problems = Problems()
-    mounts: list[dict[str, Any]] = []
-    for index, mount in enumerate(spec.mounts):
-        option = f"mounts[{index}].source"
-        if mount.type != "host":
-            problems.add(f"{option}.type", f"mount source type {mount.type!r} is not supported yet; use host")
-            continue
-        path = mount.source["path"]
-        if not path.startswith("/"):
-            if not project_dir:
-                problems.add(
-                    f"{option}.path",
-                    f"relative path {path!r} needs project_dir (the action plugin sets it from the playbook's directory)",
-                )
-                continue
-            path = os.path.normpath(os.path.join(project_dir, path))
-        if local_engine and not os.path.exists(path):
-            problems.add(f"{option}.path", f"{path!r} does not exist on the engine's machine")
-            continue
-        mounts.append({"Type": "bind", "Source": path, "Target": mount.path, "ReadOnly": False})
-    problems.raise_if_any()
-    return tuple(mounts)
-
-
 def parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     items = list(items)
     if len(items) <= 1:
@@ -121,14 +93,24 @@ def parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 
 class ContainerRun:
-    def __init__(self, engine: Engine, spec: ContainerSpec, options: RunOptions, mounts: tuple[dict[str, Any], ...]):
+    def __init__(
+        self,
+        engine: Engine,
+        spec: ContainerSpec,
+        options: RunOptions,
+        mounts: tuple[dict[str, Any], ...],
+        provisioner: Optional[Provisioner] = None,
+    ):
         self.engine = engine
         self.spec = spec
         self.options = options
+        # Volumes, strings, datasets and copied files (issue 4): made through the engine by the provisioner.
+        self.provisioner = provisioner
         self.placement = Placement(
             network=options.network or default_network(spec.project),
             publish_address=options.publish_address,
             mounts=mounts,
+            contents=provisioner.descriptors if provisioner is not None else (),
         )
         self.fingerprint = fingerprint(spec, self.placement)
         self.base_name = spec.replica_name(1)
@@ -228,6 +210,7 @@ class ContainerRun:
                 continue
             self._note(f"{name}: removed, left by an interrupted run")
             if not self.options.check_mode:
+                self._secure(inspect["Id"], name)
                 self.engine.remove(inspect["Id"], name)
 
     def check_name_clashes(self, plans: list[ReplicaPlan]) -> None:
@@ -251,7 +234,22 @@ class ContainerRun:
     # -- engine changes ----------------------------------------------------------------------------------
     def _create(self, number: int, name: str) -> str:
         body = create_body(self.spec, number, self.placement, self.fingerprint)
-        return self.engine.create(body, name)
+        if self.provisioner is None:
+            return self.engine.create(body, name)
+        try:
+            self.provisioner.prepare(number, self.spec.replica_name(number), body, self.current.get(number))
+        except ProvisionError as exc:
+            self._take_notes()
+            raise self._fail(f"{name}: {exc}") from exc
+        container_id = self.engine.create(body, name)
+        try:
+            self.provisioner.populate(container_id)
+        except ProvisionError as exc:
+            self.engine.remove(container_id, name)
+            self._take_notes()
+            raise self._fail(f"{name}: putting the mounts' contents into the container failed: {exc}") from exc
+        self._take_notes()
+        return container_id
 
     def _start(self, number: int, container_id: str, name: str) -> None:
         self.engine.start(container_id, name)
@@ -267,7 +265,11 @@ class ContainerRun:
     def _stop_and_remove(self, observed: Observed) -> None:
         if observed.running:
             self.engine.stop(observed.container_id, observed.name, self._stop_timeout())
+        labels = self._secure(observed.container_id, observed.name, stopped_by_module=observed.running)
         self.engine.remove(observed.container_id, observed.name)
+        if self.provisioner is not None:
+            self.provisioner.release_volumes(labels)
+            self._take_notes()
 
     def _create_replica(self, plan: ReplicaPlan) -> None:
         container_id = self._create(plan.replica, plan.name)
@@ -289,6 +291,13 @@ class ContainerRun:
         starts = self.options.state != "stopped"
         if old.running:
             self.engine.stop(old.container_id, old.name, self._stop_timeout())
+        try:
+            self._secure(old.container_id, old.name, stopped_by_module=old.running)
+        except TaskFailed:
+            self.engine.remove(new_id, next_name)
+            if old.running:
+                self.engine.start(old.container_id, old.name)
+            raise
         self.engine.rename(old.container_id, previous_name)
         self.engine.rename(new_id, plan.name)
         try:
@@ -299,6 +308,7 @@ class ContainerRun:
                     self.wait_ready([plan.replica])
         except (EngineError, TaskFailed) as exc:
             logs = self.engine.logs_tail(new_id)
+            self._secure_or_warn(new_id, plan.name)
             self.engine.remove(new_id, plan.name)
             self.engine.rename(old.container_id, plan.name)
             if old.running:
@@ -474,6 +484,10 @@ class ContainerRun:
             for plan in plans:
                 exit_code = int((self.current[plan.replica].get("State") or {}).get("ExitCode") or 0)
                 self.exit_codes.setdefault(plan.replica, exit_code)
+            # A job that exited 0 stores its datasets (once per run of its container).
+            for plan in plans:
+                if self.exit_codes.get(plan.replica) == 0:
+                    self._secure(self.current[plan.replica]["Id"], plan.name)
             failed = [number for number, code in sorted(self.exit_codes.items()) if code != 0]
             if failed:
                 self.logs = self.engine.logs_tail(self.current[failed[0]]["Id"])
@@ -488,7 +502,35 @@ class ContainerRun:
     def _stop_replica(self, plan: ReplicaPlan) -> None:
         container_id = self.current[plan.replica]["Id"]
         self.engine.stop(container_id, plan.name, self._stop_timeout())
+        self._secure(container_id, plan.name, stopped_by_module=True)
         self._refresh(plan.replica, container_id)
+
+    # -- datasets (issue 4, see _provision) ---------------------------------------------------------------
+    def _take_notes(self) -> None:
+        if self.provisioner is None:
+            return
+        actions, warnings = self.provisioner.take_notes()
+        for action in actions:
+            self._note(action)
+        self.warnings.extend(warnings)
+
+    def _secure(self, container_id: str, name: str, stopped_by_module: bool = False) -> dict[str, str]:
+        """Store the datasets of the container's last run before it goes; a failure keeps the container."""
+        if self.provisioner is None:
+            return {}
+        try:
+            labels = self.provisioner.secure(container_id, name, self._stop_timeout(), stopped_by_module)
+        except ProvisionError as exc:
+            self._take_notes()
+            raise self._fail(f"{exc}; {name} was kept so that its data is not lost") from exc
+        self._take_notes()
+        return labels
+
+    def _secure_or_warn(self, container_id: str, name: str) -> None:
+        try:
+            self._secure(container_id, name)
+        except TaskFailed as exc:
+            self.warnings.append(str(exc))
 
     # -- reporting ---------------------------------------------------------------------------------------
     def _shown_spec(self) -> dict[str, Any]:
@@ -553,6 +595,8 @@ class ContainerRun:
             result["exit_code"] = next((code for code in codes if code != 0), 0)
         if self.logs:
             result["logs"] = self.logs
+        if self.provisioner is not None and self.provisioner.stored:
+            result["datasets"] = list(self.provisioner.stored)
         if diff is not None:
             result["diff"] = diff
         if self.warnings:

@@ -77,9 +77,40 @@ options:
   mounts:
     description:
       - Files and directories to mount. Each item is C({source, path}) with C(path) absolute in the container;
-        null items are skipped.
-      - "C(source) is C({type: host, path}); a relative host path is relative to O(project_dir)."
-      - An absolute host path is a path on the engine's machine and must exist.
+        null items are skipped. C(source) is one of the five mount sources below, told apart by C(type).
+      - "C({type: host, path}): an absolute C(path) is a path on the engine's machine and becomes a bind mount; a
+        missing path is an error (on a local engine, before anything changes). A relative C(path) is relative to
+        O(project_dir), see below."
+      - "C({type: repo, path}): a path in the project's own directory (O(project_dir)), like a relative host path;
+        no C(path) means the whole directory. A named other repository (C(repo)) or a C(revision) is refused with a
+        clear error."
+      - "Relative host paths and repo paths: on an engine reached through a local socket they are bind mounts of the
+        project directory's files in place. On an engine reached over the network their files are copied into
+        each new container through the engine API before it starts, and a digest of them is part of the spec, so
+        changed files replace the replicas. When the task's target is not the controller, the action plugin first
+        copies the directory from the controller to the target (see O(copy_dir))."
+      - "C({type: volume, id, scope, create, source}): a named volume. Its name is C([<project>.]<id>), shared by
+        the replicas; without C(id) each replica gets its own, C([<project>.]<container id>[.<replica>].<path>)
+        (the mount path's components joined with C(-)). C(scope=job) (default) removes the volumes this module
+        made with the replicas (O(state=absent), scaling down) when no other container uses them; C(scope=project)
+        keeps them."
+      - "C(create=when-missing) (default) makes the volume when it does not exist; C(create=never) fails clearly,
+        before anything changes, when it does not exist; C(create=always) gives each replica a fresh volume: the
+        name, or the name with C(.2), C(.3), ... appended when that is taken, chosen once when the replica is made
+        and kept across its replacements (recorded in the replica's C(polytope.volumes) label), so reruns and spec
+        changes do not lose its data."
+      - "C(source) fills a volume when this module makes it: a C(host) path on the engine's machine, a relative
+        host or C(repo) path from the project directory, or a C(dataset). It is copied through the engine (a
+        helper container from the replica's image that never starts), so it works on remote engines."
+      - "C({type: string, data}): the text becomes a file at C(path), written into each new container before it
+        starts; no file is left on any host. Changing the text replaces the replicas."
+      - "C({type: dataset, dataset, version, path}): a stored version of a dataset (C(version), or else the newest
+        whose outcome is not C(failed)) from O(dataset_store), extracted into each new container before it starts.
+        C(path) picks a directory or file inside the dataset. Archives with absolute names, C(..), links leading out
+        of the target or device files are refused before anything changes. A newer version replaces the replicas
+        on the next run."
+      - Every source except C(host) is made with engine API calls only, so it also works with a remote engine
+        (O(docker_host)).
     type: list
     elements: dict
   env:
@@ -121,7 +152,19 @@ options:
         default: []
   datasets:
     description:
-      - Paths in the container to store as datasets when a replica terminates; each C({path, sink}).
+      - Paths in the container to store as datasets; each C({path, sink}). C(sink) is a dataset id, or
+        C({type: dataset, dataset, path, info}) where C(path) places the data under that path inside the dataset
+        and C(info) goes into the version's metadata.
+      - "Stored when: a replica of a O(state=completed) job exits 0 (outcome C(succeeded)); the module stops,
+        replaces, scales away or removes a replica (outcome C(terminated)); a container that exited on its own
+        with a non-zero code is replaced or removed (outcome C(failed), so nothing is lost). Exactly once per run
+        of a container: the store records the container and its start and finish times."
+      - Each (replica, dataset) gets a new version C(<dataset_store>/<dataset>/v<N>.tar.gz) beside C(v<N>.json)
+        (dataset, version, outcome, source project, id, replica and container, container path, sink path, time,
+        size, sha256, info). Versions only grow; writes are atomic; the store is private (0700 directories, 0600
+        files).
+      - The replicas' labels carry the sinks, so O(state=absent) stores them even when the task leaves out
+        O(datasets). A container that never started stores nothing; a path missing in the container is a warning.
     type: list
     elements: dict
   user:
@@ -196,8 +239,39 @@ options:
     type: str
     default: 0.0.0.0
   project_dir:
-    description: The base of relative C(host) mount paths. The action plugin sets it to the playbook's directory.
+    description:
+      - The base of relative C(host) and of C(repo) mount paths.
+      - The action plugin sets it to the playbook's directory when it is not given (the template role passes its
+        own). It is a directory on the controller; on a remote target the action plugin copies what the mounts
+        use (see O(copy_dir)).
     type: path
+  dataset_store:
+    description:
+      - The directory of the dataset store on the machine that runs the module (also with a remote engine).
+      - Created with mode 0700 when missing.
+    type: path
+    default: /var/lib/polytope/datasets
+  dataset_keep:
+    description:
+      - Keep only the newest N versions of each dataset this module stores into; older ones are deleted after a
+        new version is stored. Unset keeps every version.
+    type: int
+  copy_dir:
+    description:
+      - On a target that is not the controller, the directory where the action plugin copies the controller's
+        directories that relative C(host) and C(repo) mounts use, each under C(<project>/<id>/<mount path>/<digest>)
+        named by the digest of its contents. Unchanged files keep their path (a rerun changes nothing); changed
+        files get a new one (the replicas are replaced and see them) and the stale copies of that mount are removed
+        after a successful run; O(state=absent) removes the id's copies.
+      - On an engine on that target this must be a path the engine sees (the target's own filesystem).
+    type: path
+    default: /var/lib/polytope/copies
+  controller_copies:
+    description:
+      - Set by the action plugin, not by users. The copies of controller directories this task uses, each
+        C({path, archive}); C(archive) is sent when the copy is missing on the target.
+    type: list
+    elements: dict
   docker_host:
     description:
       - The engine's address, for example V(unix:///var/run/docker.sock) or V(tcp://engine.example.com:2376).
@@ -479,6 +553,10 @@ ARGUMENT_SPEC = {
     "network": {"type": "str"},
     "publish_address": {"type": "str", "default": "0.0.0.0"},
     "project_dir": {"type": "path"},
+    "dataset_store": {"type": "path", "default": "/var/lib/polytope/datasets"},
+    "dataset_keep": {"type": "int"},
+    "copy_dir": {"type": "path", "default": "/var/lib/polytope/copies"},
+    "controller_copies": {"type": "list", "elements": "dict"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 
