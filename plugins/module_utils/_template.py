@@ -1292,7 +1292,8 @@ class _Expander:
                     waited_by[waited].append(step.step)
         planned = []
         for step in order:
-            assert step.resolved is not None
+            if step.resolved is None:  # unreachable: an unresolved step is a reported problem
+                continue
             args = dict(step.resolved.args)
             args["project"] = project
             if step.resolved.kind == KIND_CONTAINER:
@@ -1362,7 +1363,8 @@ class _Expander:
         return list(by_id.values())
 
     def container_id(self, step: _RawStep) -> Optional[str]:
-        assert step.resolved is not None
+        if step.resolved is None:
+            return None
         given = step.container_id or step.resolved.args.get("id")
         if given is BROKEN:
             return None
