@@ -134,7 +134,7 @@ class Provisioner:
         if missing:
             raise ProvisionError(
                 f"volume {', '.join(missing)} does not exist and its mount says create: never; create it first "
-                f"(docker volume create NAME) or use create: when-missing; nothing was changed"
+                f"(docker volume create NAME) or use create: when-missing"
             )
 
     # -- creation ----------------------------------------------------------------------------------------
