@@ -7,8 +7,9 @@ Pure Python on purpose: no Ansible and no Docker objects, so the lookup, the
 ``plan`` playbook and the unit tests share one implementation and the plan can
 be computed without touching an engine.
 
-The public entry points are :func:`expand`, :func:`masked`,
-:func:`describe_file` and :class:`TemplateError`.  Everything else is private.
+The public entry points are :func:`expand`, :func:`masked`, :func:`describe_file` and
+:class:`TemplateError`, plus :func:`service_lines` and :func:`unopened_services` for the
+template role's services handler.  Everything else is private.
 """
 
 from __future__ import annotations
@@ -1466,13 +1467,18 @@ def _redact(text: str, secrets: Mapping[str, Any]) -> str:
     return text
 
 
-def describe_file(text: str, file_name: str) -> dict:
-    """What a polytope.yml offers: its template ids, module ids and (unsupported) tool names."""
+def _load_document(text: str, file_name: str, subject: str) -> dict:
     document = load_yaml12(text, file_name)
     if document is None:
-        document = {}
+        return {}  # an empty file: every template is unknown
     if not isinstance(document, dict):
-        raise TemplateError(file_name, "reading the file", [f"the file must be a mapping, got {_value_kind(document)}"])
+        raise TemplateError(file_name, subject, [f"the file must be a mapping, got {_value_kind(document)}"])
+    return document
+
+
+def describe_file(text: str, file_name: str) -> dict:
+    """What a polytope.yml offers: its template ids, module ids and (unsupported) tool names."""
+    document = _load_document(text, file_name, "reading the file")
 
     def ids(section: str) -> list[str]:
         entries = document.get(section)
@@ -1510,11 +1516,7 @@ def expand(
     secrets = dict(secrets or {})
     subject = f"template {template!r}"
     try:
-        document = load_yaml12(text, file_name)
-        if document is None:
-            document = {}
-        if not isinstance(document, dict):
-            raise TemplateError(file_name, subject, [f"the file must be a mapping, got {_value_kind(document)}"])
+        document = _load_document(text, file_name, subject)
         expander = _Expander(document, file_name, values or {}, secrets)
         if not isinstance(template, str) or not template:
             raise TemplateError(
