@@ -1268,3 +1268,37 @@ def test_corpus_known_outcomes() -> None:
         problems = "\n".join(caught.value.problems)
         assert "unknown module 'web-app-graphql'" in problems
         assert "undeclared param 'curity-base-rest-url'" in problems
+
+
+# ------------------------------------------------------------------------------------------------
+# The template role's services summary
+
+
+def test_service_lines_group_replicas_and_ports() -> None:
+    services = [
+        {"project": "demo", "step": "web", "id": "web", "replica": 1, "url": "http://localhost:8080/"},
+        {"project": "demo", "step": "web", "id": "web", "replica": 2, "url": "http://localhost:32768/"},
+        {"project": "demo", "step": "db", "id": "db", "protocol": "tcp", "host": "127.0.0.1", "host_port": 5432},
+        {"project": "demo", "step": "cache", "id": "cache", "internal": True},
+    ]
+    assert template_module.service_lines(services) == [
+        "demo/web: web http://localhost:8080/ http://localhost:32768/",
+        "demo/db: db tcp://127.0.0.1:5432",
+        "demo/cache: cache (internal, not published)",
+    ]
+
+
+def test_unopened_services_are_those_of_started_steps_that_ran() -> None:
+    steps = [
+        {
+            "step": "web",
+            "kind": "container",
+            "state": "started",
+            "args": {"services": [{"id": "web"}, {"id": "admin"}]},
+        },
+        {"step": "job", "kind": "container", "state": "completed", "args": {"services": [{"id": "probe"}]}},
+        {"step": "later", "kind": "container", "state": "started", "args": {"services": [{"id": "later"}]}},
+    ]
+    outcomes = {"web": "succeeded", "job": "succeeded", "later": "skipped"}
+    services = [{"project": "demo", "step": "web", "id": "web"}, {"project": "other", "step": "web", "id": "admin"}]
+    assert template_module.unopened_services(steps, outcomes, services, "demo") == ["demo/web: admin"]
