@@ -70,10 +70,13 @@ if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST}" != "unix:///var/run/docker.so
     die "DOCKER_HOST=$DOCKER_HOST does not answer and is not a local engine this script can start"
 fi
 
+is_dockerd() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = dockerd ]; }
+
 dockerd_pid=""
 if [ -s /var/run/docker.pid ]; then
     dockerd_pid="$(cat /var/run/docker.pid)"
-    if ! kill -0 "$dockerd_pid" 2>/dev/null; then
+    # a killed engine leaves its pid file; the number may belong to another process by now
+    if ! is_dockerd "$dockerd_pid"; then
         log "removing stale /var/run/docker.pid ($dockerd_pid)"
         rm -f /var/run/docker.pid
         dockerd_pid=""
@@ -99,8 +102,9 @@ fi
 # $! is dockerd itself (setsid does not fork outside a process-group leader);
 # fall back to the pid file / process table should that ever differ.
 dockerd_alive() {
+    # the process started here may still be setsid/nohup for a moment before it execs dockerd
     kill -0 "$dockerd_pid" 2>/dev/null && return 0
-    [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null && return 0
+    [ -s /var/run/docker.pid ] && is_dockerd "$(cat /var/run/docker.pid)" && return 0
     return 1
 }
 
