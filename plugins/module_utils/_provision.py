@@ -292,8 +292,7 @@ class Provisioner:
                     info.mode = 0o644
                     info.mtime = int(time.time())
                     output.addfile(info, io.BytesIO(data))
-            elif content.kind == "dataset":
-                assert content.version is not None
+            elif content.kind == "dataset" and content.version is not None:
                 version = content.version
                 archive = self.store.verified_archive(version)
                 write_placed(
@@ -304,8 +303,7 @@ class Provisioner:
                     prefix,
                     file_name,
                 )
-            elif content.kind == "tree":
-                assert content.local_path is not None
+            elif content.kind == "tree" and content.local_path is not None:
                 with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as output:
                     add_tree(output, content.local_path, prefix, file_name)
             else:

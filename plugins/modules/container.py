@@ -152,9 +152,9 @@ options:
         default: []
   datasets:
     description:
-      - Paths in the container to store as datasets; each C({path, sink}). C(sink) is a dataset id, or
+      - "Paths in the container to store as datasets; each C({path, sink}). C(sink) is a dataset id, or
         C({type: dataset, dataset, path, info}) where C(path) places the data under that path inside the dataset
-        and C(info) goes into the version's metadata.
+        and C(info) goes into the version's metadata."
       - "Stored when: a replica of a O(state=completed) job exits 0 (outcome C(succeeded)); the module stops,
         replaces, scales away or removes a replica (outcome C(terminated)); a container that exited on its own
         with a non-zero code is replaced or removed (outcome C(failed), so nothing is lost). Exactly once per run

@@ -207,7 +207,7 @@ def test_find_run_is_how_a_run_is_stored_once(tmp_path) -> None:
 
 def test_prune_keeps_the_newest(tmp_path) -> None:
     store = DatasetStore(str(tmp_path))
-    for _ in range(5):
+    for _number in range(5):
         store_tar(store, "d", [member("a")])
     assert store.prune("d", 2) == [1, 2, 3]
     assert [v.number for v in store.versions("d")] == [4, 5]
@@ -296,7 +296,7 @@ def test_unsafe_entries_are_refused(entries, reason) -> None:
 def test_writing_through_a_link_that_was_safe_when_made_is_checked_again() -> None:
     # `dir` points inside, then a later entry replaces nothing but writes through a link to the root's parent
     entries = [member("d", "dir"), member("d/in", "symlink", link="."), member("d/in/ok.txt")]
-    assert [name for _, name in select_members(tar_members(entries), None, "t")] == ["d", "d/in", "d/in/ok.txt"]
+    assert [name for _member, name in select_members(tar_members(entries), None, "t")] == ["d", "d/in", "d/in/ok.txt"]
 
 
 def test_links_inside_are_kept() -> None:
@@ -307,7 +307,7 @@ def test_links_inside_are_kept() -> None:
         member("top", "symlink", link="data/../data/file"),
         member("hard", "hardlink", link="data/file"),
     ]
-    assert [name for _, name in select_members(tar_members(entries), None, "t")] == [
+    assert [name for _member, name in select_members(tar_members(entries), None, "t")] == [
         "data",
         "data/file",
         "data/rel",
@@ -319,9 +319,9 @@ def test_links_inside_are_kept() -> None:
 def test_subpath_selects_and_strips() -> None:
     entries = [member("a", "dir"), member("a/x", data=b"X"), member("b", data=b"B")]
     chosen = select_members(tar_members(entries), "a", "t")
-    assert [name for _, name in chosen] == ["x"]
+    assert [name for _member, name in chosen] == ["x"]
     single = select_members(tar_members(entries), "b", "t")
-    assert [name for _, name in single] == [""]
+    assert [name for _member, name in single] == [""]
 
 
 def test_a_link_leaving_the_chosen_subpath_is_refused() -> None:
