@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import fcntl
 import gzip
 import hashlib
 import io
@@ -129,6 +130,23 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+class _DatasetLock:
+    """An exclusive lock on a dataset's directory (released by the kernel if the process dies)."""
+
+    def __init__(self, directory: str):
+        self.path = os.path.join(directory, ".lock")
+        self.fd = -1
+
+    def __enter__(self) -> "_DatasetLock":
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
 class DatasetStore:
     def __init__(self, root: str):
         self.root = root
@@ -233,8 +251,12 @@ class DatasetStore:
                 continue
             return number, path
 
-    def store(self, dataset: str, fill: Callable[[BinaryIO], None], metadata: dict[str, Any]) -> Version:
-        """Write a new version: `fill` writes the gzip-compressed tar to the file object it is given."""
+    def store(self, dataset: str, fill: Callable[[BinaryIO], None], metadata: dict[str, Any]) -> Optional[Version]:
+        """Write a new version: `fill` writes the gzip-compressed tar to the file object it is given.
+
+        When the metadata names a `run`, a version of that run that another writer committed meanwhile wins:
+        nothing is stored and None comes back (the check and the commit hold the dataset's lock).
+        """
         try:
             directory = self._make_directory(dataset)
         except OSError as exc:
@@ -242,7 +264,6 @@ class DatasetStore:
                 f"dataset {dataset}: cannot create {self.directory(dataset)}: {exc.strerror or exc}"
             ) from exc
         fd, temporary = tempfile.mkstemp(prefix=".incoming-", suffix=".tar.gz", dir=directory)
-        archive = ""
         try:
             with os.fdopen(fd, "wb") as raw:
                 counting = _CountingWriter(raw)
@@ -250,6 +271,24 @@ class DatasetStore:
                 raw.flush()
                 os.fsync(raw.fileno())
             os.chmod(temporary, FILE_MODE)
+            with _DatasetLock(directory):
+                run = metadata.get("run")
+                if run and self.find_run(dataset, run) is not None:
+                    return None
+                return self._commit(dataset, directory, temporary, counting, metadata)
+        except OSError as exc:
+            raise DatasetError(
+                f"dataset {dataset}: storing a version in {directory} failed: {exc.strerror or exc}"
+            ) from exc
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+
+    def _commit(
+        self, dataset: str, directory: str, temporary: str, counting: _CountingWriter, metadata: dict[str, Any]
+    ) -> Version:
+        archive = ""
+        try:
             number, _reservation = self._reserve(directory)
             archive = os.path.join(directory, f"v{number}.tar.gz")
             os.link(temporary, archive)
@@ -268,14 +307,9 @@ class DatasetStore:
             _fsync_dir(directory)
             archive = ""
             return Version(dataset, number, os.path.join(directory, f"v{number}.tar.gz"), record)
-        except OSError as exc:
-            raise DatasetError(
-                f"dataset {dataset}: storing a version in {directory} failed: {exc.strerror or exc}"
-            ) from exc
         finally:
-            for leftover in (temporary, archive):
-                if leftover and os.path.lexists(leftover):
-                    os.unlink(leftover)
+            if archive and os.path.lexists(archive):
+                os.unlink(archive)
 
     @staticmethod
     def _write_exclusive(path: str, record: dict[str, Any]) -> None:

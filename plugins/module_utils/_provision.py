@@ -415,6 +415,8 @@ class Provisioner:
             "info": single.get("info") if single else [entry.get("info") for entry in present],
         }
         version = self.store.store(dataset, fill, metadata)
+        if version is None:
+            return None  # another run stored this run of the container meanwhile
         self.actions.append(
             f"stored dataset {dataset} version {version.number} ({outcome}) from {metadata['source']['name']}"
         )

@@ -131,7 +131,7 @@ def test_a_failing_write_leaves_no_version_and_no_gap(tmp_path) -> None:
     with pytest.raises(DatasetError, match="No space left"):
         store.store("d", broken, {"outcome": "terminated"})
     assert [v.number for v in store.versions("d")] == [1]
-    assert sorted(os.listdir(tmp_path / "d")) == [".v1.reserved", "v1.json", "v1.tar.gz"]
+    assert sorted(os.listdir(tmp_path / "d")) == [".lock", ".v1.reserved", "v1.json", "v1.tar.gz"]
     assert store_tar(store, "d", [member("b")]).number == 2
 
 
@@ -175,6 +175,22 @@ def test_concurrent_stores_get_distinct_complete_versions(tmp_path) -> None:
     for version in versions:
         store.verified_archive(version)
     assert sorted(v.metadata["run"]["i"] for v in versions) == list(range(24))
+
+
+def _store_run_in_process(root: str, index: int) -> bool:
+    store = DatasetStore(root)
+    run = {"container": "same", "started_at": "t1", "finished_at": "t2"}
+    data = tar_bytes([member("f", data=str(index).encode())], gz=True)
+    return store.store("once", filler(data), {"outcome": "succeeded", "run": run}) is not None
+
+
+def test_concurrent_stores_of_one_run_store_it_once(tmp_path) -> None:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(8) as pool:
+        stored = pool.starmap(_store_run_in_process, [(str(tmp_path), index) for index in range(16)])
+    assert stored.count(True) == 1
+    assert [v.number for v in DatasetStore(str(tmp_path)).versions("once")] == [1]
+    assert not [name for name in os.listdir(tmp_path / "once") if name.startswith(".incoming-")]
 
 
 def test_select_takes_the_newest_version_that_did_not_fail(tmp_path) -> None:
