@@ -170,7 +170,10 @@ class ContainerRun:
             self._note(f"pulled {reference}")
 
     # -- observation -------------------------------------------------------------------------------------
-    def observe(self, summaries: list[dict[str, Any]]) -> dict[int, Observed]:
+    def read(
+        self, summaries: list[dict[str, Any]]
+    ) -> tuple[dict[int, dict[str, Any]], list[tuple[int, str, dict[str, Any]]]]:
+        """The replicas by number, and what interrupted runs left (replica, suffix, inspect)."""
         inspects = [i for i in parallel(lambda c: self.engine.inspect(c["Id"]), summaries) if i]
         primaries: dict[int, dict[str, Any]] = {}
         leftovers: list[tuple[int, str, dict[str, Any]]] = []
@@ -188,9 +191,11 @@ class ContainerRun:
                 leftovers.append((number, suffix, inspect))
             else:
                 primaries[number] = inspect
-        self._repair(primaries, leftovers)
-        self.current = primaries
-        return {number: self._observed(number, inspect) for number, inspect in primaries.items()}
+        return primaries, leftovers
+
+    def _plan(self, primaries: dict[int, dict[str, Any]]) -> tuple[list[ReplicaPlan], list[Observed]]:
+        observed = {number: self._observed(number, inspect) for number, inspect in primaries.items()}
+        return plan_replicas(self.options.state, self.spec.scaling, self.base_name, observed, self.options.recreate)
 
     def _observed(self, number: int, inspect: dict[str, Any]) -> Observed:
         drift = compare(inspect, self.spec, self.placement, self.fingerprint, self.image_id or "")
@@ -423,9 +428,11 @@ class ContainerRun:
             self.check_instance_type()
             self.resolve_image()
         summaries = self.engine.containers(owner_filters(self.spec))
+        primaries, leftovers = self.read(summaries)
         lock_image = self.image_id or next((c.get("ImageID") for c in summaries), None)
-        if self.options.check_mode or not lock_image:
-            return self._converge(summaries)
+        if self.options.check_mode or not lock_image or not (leftovers or self._would_change(primaries)):
+            # Reading and probing need no lock: only a run that changes something takes its turn.
+            return self._converge(primaries, leftovers)
         lock = EngineLock(
             self.engine,
             self.base_name + LOCK_SUFFIX,
@@ -440,16 +447,22 @@ class ContainerRun:
         try:
             if lock.waited:
                 # Another run held the lock: what it left is what to converge from.
-                summaries = self.engine.containers(owner_filters(self.spec))
-            return self._converge(summaries)
+                primaries, leftovers = self.read(self.engine.containers(owner_filters(self.spec)))
+            return self._converge(primaries, leftovers)
         finally:
             lock.release()
 
-    def _converge(self, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    def _would_change(self, primaries: dict[int, dict[str, Any]]) -> bool:
+        plans, removals = self._plan(primaries)
+        return bool(removals) or any(plan.changes for plan in plans)
+
+    def _converge(
+        self, primaries: dict[int, dict[str, Any]], leftovers: list[tuple[int, str, dict[str, Any]]]
+    ) -> dict[str, Any]:
         state = self.options.state
-        active = state != "absent" and self.spec.scaling > 0
-        observed = self.observe(summaries)
-        plans, removals = plan_replicas(state, self.spec.scaling, self.base_name, observed, self.options.recreate)
+        self._repair(primaries, leftovers)
+        self.current = primaries
+        plans, removals = self._plan(primaries)
         self.check_name_clashes(plans)
         for removal in removals:
             self._note(f"{removal.name}: remove")
@@ -459,7 +472,8 @@ class ContainerRun:
         diff = self._diff(plans, removals) if self.options.diff else None
         if self.options.check_mode:
             return self.result(diff)
-        if active and self.engine.ensure_network(self.placement.network):
+        makes_containers = any(CREATE in p.actions or REPLACE in p.actions for p in plans)
+        if makes_containers and self.engine.ensure_network(self.placement.network):
             self._note(f"created network {self.placement.network}")
         parallel(self._stop_and_remove, removals)
         for number in [o.replica for o in removals]:
