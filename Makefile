@@ -60,10 +60,14 @@ images: engine
 registry: images
 	@scripts/registry.sh
 
+# the example's directory is the working directory (polytope.core.up reads ./polytope.yml there);
+# ANSIBLE_CONFIG keeps the checkout's ansible.cfg (collections path, interpreter) in force
 demo: setup engine images
-	@if [ ! -f examples/web-stack/demo.yml ]; then \
-	    echo "make demo: examples/web-stack/demo.yml does not exist yet" >&2; exit 1; fi
-	ansible-playbook examples/web-stack/demo.yml
+	cd examples/web-stack && ANSIBLE_CONFIG=$(CURDIR)/ansible.cfg ansible-playbook polytope.core.up -e template_name=web-stack
+	@port=$$(docker port web-stack.web-server 80/tcp | head -n1); url="http://localhost:$${port##*:}/"; \
+	echo; echo "web-stack is up at $$url"; echo "\$$ curl $$url"; \
+	curl -fsS --retry 10 --retry-connrefused --retry-delay 1 "$$url"; echo; \
+	echo "Tear it down: cd examples/web-stack && ANSIBLE_CONFIG=$(CURDIR)/ansible.cfg $(BIN)/ansible-playbook polytope.core.down -e template_name=web-stack"
 
 # ------------------------------------------------------------------ checks --
 # make test: everything, continuing past a failing step, with a summary and timings
