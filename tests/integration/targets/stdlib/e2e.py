@@ -1,17 +1,18 @@
-"""Polytope's standard library end to end: expand files/polytope.yml, run the plan, check the result.
+"""Polytope's standard library end to end: files/polytope.yml through polytope.core.up and polytope.core.down.
 
-Until the template role lands, the plan (from the collection's expander) is run by a playbook this
-script writes: build-image steps with `docker build`, the other steps with polytope.core.container.
-Checks: polytope/python serves HTTP from the mounted code with its requirements installed;
-polytope/postgres initialises an empty data volume from its scripts once and keeps it across a
-re-creation; both run images that earlier build-image steps built.
+The template runs as a user runs it: `ansible-playbook polytope.core.up -e template_name=stdlib-e2e`
+from a directory holding the polytope.yml (a temporary copy of files/), in a separate process.
+Checks: the plan (from the collection's expander); polytope/python serves HTTP from the mounted code
+with its requirements installed; polytope/postgres initialises an empty data volume (a `volume` mount
+source with `scope: project`) from its scripts once, and keeps it when its container is removed by
+polytope.core.down and made again by polytope.core.up; both run images that earlier build-image steps
+built; a second run changes nothing; the secret never appears in the output.
 
 Usage: python e2e.py
 
-STDLIB_E2E_DATA=volume|host|auto puts the database on a project volume, on a host directory, or (auto,
-the default) on a volume when the container module supports one. Needs the collection importable as
-ansible_collections.polytope.core, ansible-playbook on PATH, the Docker SDK, and scripts/images.sh's
-images.
+Needs the collection importable as ansible_collections.polytope.core (runme.sh sets PYTHONPATH),
+ansible-playbook on PATH, ANSIBLE_COLLECTIONS_PATH naming the collection, the Docker SDK and
+scripts/images.sh's images.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -35,15 +37,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = "stdlib-e2e"
 PROJECT = "stdlib-e2e"
 SECRET = "hunter2-stdlib"
+VOLUME = f"{PROJECT}.stdlib-pg-data"
+IMAGES = ("polytope-test/python-pip:stdlib", "polytope-test/pg-standin:stdlib")
+CONTAINERS = (f"{PROJECT}.stdlib-web", f"{PROJECT}.stdlib-db")
 
 
 class PlaybookFailed(SystemExit):
-    def __init__(self, message: str, output: str) -> None:
-        super().__init__(message)
-        self.output = output
-
-
-VOLUMES_MISSING = "mount source type 'volume' is not supported yet"
+    pass
 
 
 def log(message: str) -> None:
@@ -69,19 +69,9 @@ def make_wheel(directory: str) -> None:
             wheel.writestr(name, text)
 
 
-def prepare(work: str, data: str) -> None:
+def prepare(work: str) -> None:
     shutil.copytree(os.path.join(HERE, "files"), work, dirs_exist_ok=True)
     make_wheel(os.path.join(work, "app", "wheels"))
-    if data == "host":
-        # for a container module without volume sources yet: the data directory on the host instead
-        path = os.path.join(work, "polytope.yml")
-        with open(path) as handle:
-            text = handle.read()
-        volume = "data-volume: {type: volume, scope: project, id: stdlib-pg-data}"
-        assert volume in text
-        with open(path, "w") as handle:
-            handle.write(text.replace(volume, "data-volume: {type: host, path: ./pgdata}"))
-        os.makedirs(os.path.join(work, "pgdata"))
     import pip  # the controller's pip: pure Python, copied into the derived image
 
     shutil.copytree(
@@ -89,15 +79,16 @@ def prepare(work: str, data: str) -> None:
         os.path.join(work, "python-pip", "pip"),
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # the secret goes in a vars file, never on a command line
+    with open(os.path.join(work, "secrets.json"), "w") as handle:
+        json.dump({"template_secrets": {"pg-password": SECRET}}, handle)
+    os.chmod(os.path.join(work, "secrets.json"), 0o600)
 
 
-def plan_for(work: str) -> dict:
+def check_plan(work: str) -> None:
     with open(os.path.join(work, "polytope.yml")) as handle:
         text = handle.read()
-    return _template.expand(text, "polytope.yml", TEMPLATE, secrets={"pg-password": SECRET}, project=PROJECT)
-
-
-def check_plan(plan: dict) -> None:
+    plan = _template.expand(text, "polytope.yml", TEMPLATE, secrets={"pg-password": SECRET}, project=PROJECT)
     steps = {step["step"]: step for step in plan["steps"]}
     assert [step["step"] for step in plan["steps"]] == ["python-pip-image", "pg-standin-image", "web", "db"]
     assert steps["python-pip-image"]["kind"] == "build_image"
@@ -111,70 +102,43 @@ def check_plan(plan: dict) -> None:
         "/docker-entrypoint-initdb.d/01-data-backup.sql",
         "/docker-entrypoint-initdb.d/02-data-backup.sql",
     ], db
+    assert db["mounts"][0]["source"] == {"type": "volume", "scope": "project", "id": "stdlib-pg-data"}, db
     assert db["tty"] is False and db["id"] == "stdlib-db"
     assert steps["db"]["secret"] is True
     log("plan: OK")
 
 
-def playbook(plan: dict, work: str, state: str, recreate: tuple = ()) -> str:
-    tasks = []
-    for step in plan["steps"]:
-        args = dict(step["args"])
-        if step["kind"] == "build_image":
-            if state == "absent":
-                continue
-            command = [
-                "docker",
-                "build",
-                "-q",
-                "-f",
-                os.path.join(args["context"], args.get("dockerfile", "Dockerfile")),
-            ]
-            for tag in args["tags"]:
-                command += ["-t", tag]
-            command.append(args["context"])
-            tasks.append({"name": f"build {step['step']}", "ansible.builtin.command": {"argv": command, "chdir": work}})
-            continue
-        args.update(
-            state="absent" if state == "absent" else step["state"], project_dir=work, stop_timeout=2, wait_timeout=180
-        )
-        if step["step"] in recreate:
-            args["recreate"] = True
-        task = {
-            "name": f"{state} {step['step']}",
-            "polytope.core.container": args,
-            "register": f"r_{step['step'].replace('-', '_')}",
-        }
-        if step.get("secret"):
-            task["no_log"] = True
-        tasks.append(task)
-    plays = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-    path = os.path.join(work, f"{state}.yml")
-    with open(path, "w") as handle:
-        json.dump(plays, handle, indent=1)
-    return path
-
-
-def run_playbook(path: str) -> str:
+def run_playbook(work: str, playbook: str) -> dict:
+    """ansible-playbook polytope.core.<playbook> in `work`; returns the recap's counts."""
+    extra = {
+        "template_project": PROJECT,
+        "template_state_dir": os.path.join(work, ".state"),
+        "template_container_options": {"stop_timeout": 2, "wait_timeout": 180},
+    }
     command = [
         "ansible-playbook",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
+        f"polytope.core.{playbook}",
+        "-e",
+        f"template_name={TEMPLATE}",
         "-e",
         f"ansible_python_interpreter={sys.executable}",
-        path,
+        "-e",
+        "@secrets.json",
+        "-e",
+        json.dumps(extra),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    sys.stdout.write(result.stdout[-6000:])
+    # polytope.core.up takes polytope.yml from $PWD, like Polytope's own CLI
+    env = dict(os.environ, PWD=work, ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    sys.stdout.write(result.stdout[-4000:])
+    assert SECRET not in output, "the secret leaked into the output"
     if result.returncode != 0:
         sys.stdout.write(result.stderr[-4000:])
-        raise PlaybookFailed(
-            f"ansible-playbook {os.path.basename(path)} failed ({result.returncode})", result.stdout + result.stderr
-        )
-    assert SECRET not in result.stdout + result.stderr, "the secret leaked into the output"
-    return result.stdout
+        raise PlaybookFailed(f"ansible-playbook polytope.core.{playbook} failed ({result.returncode})")
+    recap = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
+    assert recap, "no play recap"
+    return {"ok": int(recap[1]), "changed": int(recap[2]), "failed": int(recap[4])}
 
 
 def http_get(url: str, deadline: float = 60) -> str:
@@ -201,62 +165,77 @@ def pg_state(port: int = 5432) -> dict:
     return json.loads(data)
 
 
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def container_ids() -> list[str]:
+    return [docker("inspect", "--format", "{{.Id}}", name) for name in CONTAINERS]
+
+
+def leftovers() -> dict:
+    return {
+        "containers": docker("ps", "-a", "--filter", f"label=polytope.project={PROJECT}", "--format", "{{.Names}}"),
+        "network": docker("network", "ls", "--filter", f"name=^polytope-{PROJECT}$", "--format", "{{.Name}}"),
+        "volume": docker("volume", "ls", "--filter", f"name=^{re.escape(VOLUME)}$", "--format", "{{.Name}}"),
+    }
+
+
+def clean() -> None:
+    ids = docker("ps", "-aq", "--filter", f"label=polytope.project={PROJECT}").split()
+    if ids:
+        docker("rm", "-f", *ids)
+    docker("network", "rm", f"polytope-{PROJECT}")
+    docker("volume", "rm", "-f", VOLUME)
+    docker("image", "rm", "-f", *IMAGES)
+
+
 def main() -> None:
-    data = os.environ.get("STDLIB_E2E_DATA", "auto")
-    if data == "auto":
-        try:
-            run(data="volume")
-        except PlaybookFailed as exc:
-            if VOLUMES_MISSING not in exc.output:
-                raise
-            log("the container module has no volume sources yet: the database goes on a host directory")
-            run(data="host")
-    else:
-        run(data=data)
-    log("all checks passed")
-
-
-def run(data: str) -> None:
     work = tempfile.mkdtemp(prefix="stdlib-e2e.")
-    prepare(work, data)
-    plan = plan_for(work)
-    check_plan(plan)
+    clean()
     try:
-        run_playbook(playbook(plan, work, "up"))
+        prepare(work)
+        check_plan(work)
+
+        run_playbook(work, "up")
         body = http_get("http://127.0.0.1:18080/")
         assert body == "hello from polytope/python from /app\n", body
         log("polytope/python: code at /app, requirements installed, HTTP served: OK")
         state = pg_state()
         assert state["db"] == "CREATE TABLE greeting (text varchar);\nINSERT INTO greeting VALUES ('hello');\n", state
         assert (state["inits"], state["starts"], state["password_set"]) == (1, 1, True), state
-        log("polytope/postgres: scripts ran in order on the empty data volume: OK")
+        assert docker("volume", "ls", "-q", "--filter", f"name=^{re.escape(VOLUME)}$") == VOLUME
+        log(f"polytope/postgres: scripts ran in order on the empty data volume {VOLUME}: OK")
+        for image in IMAGES:
+            assert docker("image", "inspect", "--format", "{{.Id}}", image), f"{image} was not built"
+        log("build-image: both images built and run by the later steps: OK")
 
-        second = run_playbook(playbook(plan, work, "up"))
-        assert "changed: [localhost] => (item" not in second
-        for name in ("up web", "up db"):
-            block = second.split(f"TASK [{name}]", 1)[1].split("TASK [", 1)[0]
-            assert "ok: [localhost]" in block, (name, block)
-        log("second run: containers unchanged: OK")
+        before = container_ids()
+        recap = run_playbook(work, "up")
+        assert recap["changed"] == 0, recap
+        assert container_ids() == before, "the second run replaced containers"
+        log("second run: nothing changed: OK")
 
-        run_playbook(playbook(plan, work, "up", recreate=("db",)))
+        run_playbook(work, "down")
+        left = leftovers()
+        assert left == {"containers": "", "network": "", "volume": VOLUME}, left
+        log("polytope.core.down: containers and network removed, the project-scoped data volume kept: OK")
+
+        run_playbook(work, "up")
+        assert container_ids() != before, "up after down reused containers"
         state = pg_state()
         assert (state["inits"], state["starts"]) == (1, 2), state
-        log("polytope/postgres: re-created container reused the data volume without re-running scripts: OK")
+        assert state["db"].startswith("CREATE TABLE greeting"), state
+        log("polytope/postgres: the re-created container reused the data volume without re-running scripts: OK")
+        body = http_get("http://127.0.0.1:18080/")
+        assert body == "hello from polytope/python from /app\n", body
+
+        run_playbook(work, "down")
+        assert leftovers()["containers"] == ""
     finally:
-        try:
-            run_playbook(playbook(plan, work, "absent"))
-        except PlaybookFailed as exc:
-            if VOLUMES_MISSING not in exc.output:
-                raise
-        volumes = subprocess.run(
-            ["docker", "volume", "ls", "-q"], capture_output=True, text=True, check=True
-        ).stdout.split()
-        for volume in volumes:
-            if "stdlib-pg-data" in volume:
-                subprocess.run(["docker", "volume", "rm", "-f", volume], check=False, capture_output=True)
-        for tag in ("polytope-test/python-pip:stdlib", "polytope-test/pg-standin:stdlib"):
-            subprocess.run(["docker", "image", "rm", "-f", tag], check=False, capture_output=True)
+        clean()
         shutil.rmtree(work, ignore_errors=True)
+    log("all checks passed")
 
 
 if __name__ == "__main__":
