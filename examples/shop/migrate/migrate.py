@@ -29,11 +29,15 @@ def request(method, key, value=None):
 
 
 def create_products():
-    request("PUT", "products", [
-        {"sku": "apple", "name": "Apple", "price": "0.40"},
-        {"sku": "bread", "name": "Bread", "price": "2.10"},
-        {"sku": "cheese", "name": "Cheese", "price": "4.75"},
-    ])
+    request(
+        "PUT",
+        "products",
+        [
+            {"sku": "apple", "name": "Apple", "price": "0.40"},
+            {"sku": "bread", "name": "Bread", "price": "2.10"},
+            {"sku": "cheese", "name": "Cheese", "price": "4.75"},
+        ],
+    )
 
 
 def add_stock():
