@@ -250,11 +250,11 @@ def _install_then_run(install: str, cmd: Any, fallback: str) -> List[str]:
     return ["sh", "-c", f"{install}; {run}"]
 
 
-def _build_python(p: dict) -> dict:
-    requirements = p.get("requirements")
+def _code_runtime(p: dict, manifest: Any, manifest_path: str, install: str, shell: str) -> dict:
+    """Container args of a language runtime: code at /app, its dependency manifest installed first."""
     cmd = p.get("cmd")
-    if requirements is not None:
-        cmd = _install_then_run(f"pip install -r {REQUIREMENTS_PATH}", cmd, "python")
+    if manifest is not None:
+        cmd = _install_then_run(install, cmd, shell)
     return _compact(
         {
             "image": p.get("image"),
@@ -264,13 +264,17 @@ def _build_python(p: dict) -> dict:
             "services": _services(p.get("services")),
             "mounts": _mounts(
                 _mount(p.get("code"), "/app"),
-                _mount(requirements, REQUIREMENTS_PATH),
+                _mount(manifest, manifest_path),
                 p.get("mounts"),
             ),
             "restart": _restart(p.get("restart")),
             "workdir": "/app",
         }
     )
+
+
+def _build_python(p: dict) -> dict:
+    return _code_runtime(p, p.get("requirements"), REQUIREMENTS_PATH, f"pip install -r {REQUIREMENTS_PATH}", "python")
 
 
 PYTHON = LibraryModule(
@@ -338,28 +342,9 @@ PACKAGE_PATH = "/package.json"
 
 
 def _build_node(p: dict) -> dict:
-    package = p.get("package")
-    cmd = p.get("cmd")
-    if package is not None:
-        # npm reads /package.json and installs into /node_modules, which Node's module lookup reaches
-        # from /app (it searches the node_modules of every parent directory).
-        cmd = _install_then_run("npm install --prefix /", cmd, "node")
-    return _compact(
-        {
-            "image": p.get("image"),
-            "id": p.get("id"),
-            "cmd": _words(cmd),
-            "env": _env(p.get("env")),
-            "services": _services(p.get("services")),
-            "mounts": _mounts(
-                _mount(p.get("code"), "/app"),
-                _mount(package, PACKAGE_PATH),
-                p.get("mounts"),
-            ),
-            "restart": _restart(p.get("restart")),
-            "workdir": "/app",
-        }
-    )
+    # npm reads /package.json and installs into /node_modules, which Node's module lookup reaches
+    # from /app (it searches the node_modules of every parent directory).
+    return _code_runtime(p, p.get("package"), PACKAGE_PATH, "npm install --prefix /", "node")
 
 
 NODE = LibraryModule(
