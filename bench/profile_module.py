@@ -109,7 +109,11 @@ def startup(repeat: int) -> None:
 
 def importtime(ansiballz: Path) -> None:
     completed = subprocess.run(
-        [str(bench.MODULE_PYTHON), "-X", "importtime", str(ansiballz)], capture_output=True, text=True, timeout=120
+        [str(bench.MODULE_PYTHON), "-X", "importtime", str(ansiballz)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     rows = []
     for line in completed.stderr.splitlines():
@@ -119,7 +123,7 @@ def importtime(ansiballz: Path) -> None:
     if not rows:
         print("   (no -X importtime output)")
         return
-    total = sum(self_us for self_us, _, _, _ in rows)
+    total = sum(row[0] for row in rows)
     print(
         f"   imports in the module process (-X importtime on the kept AnsiballZ): {total / 1e6:.3f} s, {len(rows)} modules"
     )
@@ -259,11 +263,11 @@ def phases(n: int, repeat: int, profile: bool) -> None:
         sleeps: dict[str, list[float]] = collections.defaultdict(list)
         for caller, seconds in first["sleeps"]:
             sleeps[caller].append(seconds)
-        request_total = sum(s for _, s in first["requests"])
+        request_total = sum(seconds for _call, seconds in first["requests"])
         print(
             f"\n   {phase}: {wall:.3f} s wall, {cpu:.3f} s cpu (this process), changed={first['changed']}; "
             f"{len(first['requests'])} engine requests ({request_total:.3f} s summed over threads), "
-            f"{len(first['sleeps'])} sleeps ({sum(s for _, s in first['sleeps']):.3f} s)"
+            f"{len(first['sleeps'])} sleeps ({sum(seconds for _caller, seconds in first['sleeps']):.3f} s)"
         )
         for call, times in sorted(by_call.items(), key=lambda item: -sum(item[1])):
             print(

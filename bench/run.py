@@ -138,7 +138,7 @@ def common_vars() -> dict[str, Any]:
 
 
 def vars_a(phase: str, n: int) -> dict[str, Any]:
-    wanted, value, _ = phase_plan(phase, n)
+    wanted, value, _changes = phase_plan(phase, n)
     return {
         **common_vars(),
         "bench_value": value,
@@ -148,7 +148,7 @@ def vars_a(phase: str, n: int) -> dict[str, Any]:
 
 
 def vars_b(phase: str, n: int) -> dict[str, Any]:
-    wanted, value, _ = phase_plan(phase, n)
+    wanted, value, _changes = phase_plan(phase, n)
     before = replicas_before(phase, n)
     # the loop names what the play wants; scale down also names what it no longer wants, teardown the
     # one replica left (the least a playbook can name)
@@ -208,13 +208,17 @@ def way_containers(client: Any, way: str) -> list[dict[str, Any]]:
 
 def verify(client: Any, way: str, phase: str, n: int) -> list[str]:
     """What differs from the state the phase should leave (untimed)."""
-    wanted, value, _ = phase_plan(phase, n)
+    wanted, value, _changes = phase_plan(phase, n)
     problems = []
     containers = way_containers(client, way)
     if len(containers) != wanted:
         problems.append(f"{len(containers)} containers, expected {wanted}")
     for container in containers:
-        inspect = client.inspect_container(container["Id"])
+        try:
+            inspect = client.inspect_container(container["Id"])
+        except Exception as exc:  # removed between the list and the inspect: by whom is worth knowing
+            problems.append(f"{container['Names']} vanished while checking: {exc}")
+            continue
         name = inspect["Name"].lstrip("/")
         if not inspect["State"].get("Running"):
             problems.append(f"{name} is {inspect['State'].get('Status')}")
@@ -252,7 +256,7 @@ def run_playbook(playbook: str, extra_vars: dict[str, Any], workdir: Path) -> di
         f"@{vars_file}",
     ]
     start = time.perf_counter()
-    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
     wall = time.perf_counter() - start
     timer = json.loads(timer_out.read_text()) if timer_out.exists() else {"tasks": []}
     modules = []
@@ -512,7 +516,7 @@ def targets_table(found: list[dict[str, Any]]) -> str:
 # ------------------------------------------------------------------------------------------ machine --
 def output_of(*command: str) -> str:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT).stdout.strip()
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -631,7 +635,7 @@ def main() -> int:
         budget_minutes = DEFAULT_BUDGET_MINUTES if not args.reps else float("inf")
     budget = float(budget_minutes) * 60
     chosen = {w.strip() for w in args.ways.split(",")}
-    ways = [w for w in WAYS if w in chosen or w.split("-")[0] in chosen]
+    ways = [w for w in WAYS if w in chosen or w.split("-", maxsplit=1)[0] in chosen]
     for tool in (ANSIBLE_PLAYBOOK, MODULE_PYTHON, Path("/usr/bin/time")):
         if not tool.exists():
             print(f"bench: {tool} is missing (make setup; apt-get install time)", file=sys.stderr)
@@ -674,8 +678,14 @@ def main() -> int:
                 empty = run_empty(workdir)
                 rows.append({**empty, "n": n, "rep": rep})
                 for way in ways:
-                    for row in run_way(way, n, client, workdir):
-                        rows.append({**row, "rep": rep})
+                    try:
+                        for row in run_way(way, n, client, workdir):
+                            rows.append({**row, "rep": rep})
+                    except Exception as exc:  # one broken way must not cost the whole run
+                        print(f"    {way}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                        rows.append(
+                            {"way": way, "n": n, "phase": "error", "rep": rep, "wall": 0.0, "problems": [str(exc)]}
+                        )
                     # whatever a failed phase left must not leak into the next way or repetition
                     if way_containers(client, way):
                         cleanup(client, networks=False)
