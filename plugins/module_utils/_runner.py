@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
@@ -44,6 +44,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     change_kind,
     observed_from_inspect,
     plan_replicas,
+    plan_stop_existing,
     split_name,
     summarize,
 )
@@ -118,6 +119,8 @@ class ContainerRun:
         self.actions: list[str] = []
         self.changed = False
         self.warnings: list[str] = []
+        self.background = ThreadPoolExecutor(max_workers=2)
+        self.retiring: list[Future[None]] = []
         self.current: dict[int, dict[str, Any]] = {}
         self.started_here: dict[int, float] = {}
         self.exit_codes: dict[int, int] = {}
@@ -195,6 +198,8 @@ class ContainerRun:
 
     def _plan(self, primaries: dict[int, dict[str, Any]]) -> tuple[list[ReplicaPlan], list[Observed]]:
         observed = {number: self._observed(number, inspect) for number, inspect in primaries.items()}
+        if self.stops_existing_only:
+            return plan_stop_existing(self.base_name, observed), []
         return plan_replicas(self.options.state, self.spec.scaling, self.base_name, observed, self.options.recreate)
 
     def _observed(self, number: int, inspect: dict[str, Any]) -> Observed:
@@ -287,9 +292,24 @@ class ContainerRun:
         self.engine.update(current.container_id, plan.name, dict(current.drift.update))
         self._refresh(plan.replica, current.container_id)
 
+    def _can_overlap(self, replica: int, old: Observed) -> bool:
+        """Whether the new container may start while the old one still runs.
+
+        Not when the replica publishes fixed host ports (the old container holds them), nor when it mounts
+        volumes (two containers on one data directory can corrupt it), nor for jobs and stopped replicas.
+        """
+        fixed_ports = replica == 1 and any(
+            not port.internal for service in self.spec.services for port in service.ports
+        )
+        volumes = any(mount.type == "volume" for mount in self.spec.mounts)
+        return old.running and self.options.state in ("started", "restarted") and not fixed_ports and not volumes
+
     def _replace(self, plan: ReplicaPlan) -> None:
         """Rolling replacement of one replica; on failure the old container is put back as it was."""
         old = plan.existing()
+        if self._can_overlap(plan.replica, old):
+            self._replace_overlapping(plan, old)
+            return
         next_name = plan.name + NEXT_SUFFIX
         previous_name = plan.name + PREVIOUS_SUFFIX
         new_id = self._create(plan.replica, next_name)
@@ -327,6 +347,36 @@ class ContainerRun:
             ) from exc
         self.engine.remove(old.container_id, previous_name)
 
+    def _replace_overlapping(self, plan: ReplicaPlan, old: Observed) -> None:
+        """The old container serves until the new one is ready, then retires off the critical path."""
+        next_name = plan.name + NEXT_SUFFIX
+        previous_name = plan.name + PREVIOUS_SUFFIX
+        new_id = self._create(plan.replica, next_name)
+        self.engine.rename(old.container_id, previous_name)
+        self.engine.rename(new_id, plan.name)
+        try:
+            self._start(plan.replica, new_id, plan.name)
+            self._refresh(plan.replica, new_id)
+            self.wait_ready([plan.replica])
+        except (EngineError, TaskFailed) as exc:
+            self.logs = self.engine.logs_tail(new_id)
+            self._secure_or_warn(new_id, plan.name)
+            self.engine.remove(new_id, plan.name)
+            self.engine.rename(old.container_id, plan.name)
+            self._refresh(plan.replica, old.container_id)
+            raise self._fail(
+                f"replica {plan.replica} ({plan.name}) could not be replaced: {exc}. "
+                "The previous container kept running under its name."
+            ) from exc
+        retiring = Observed(plan.replica, previous_name, old.container_id, old.status, old.exit_code, old.drift)
+        self.retiring.append(self.background.submit(self._stop_and_remove, retiring))
+
+    def finish_retiring(self) -> None:
+        """Wait for the old containers that retire in the background; their failures fail the task."""
+        pending, self.retiring = self.retiring, []
+        for future in pending:
+            future.result()
+
     # -- readiness ---------------------------------------------------------------------------------------
     def _container_address(self, inspect: dict[str, Any]) -> Optional[str]:
         networks = (inspect.get("NetworkSettings") or {}).get("Networks") or {}
@@ -345,6 +395,14 @@ class ContainerRun:
             f"with exit code {state.get('ExitCode')}{' (' + state['Error'] + ')' if state.get('Error') else ''}"
         )
 
+    def _next_poll(self, pending: set[int]) -> float:
+        """Without services only the settle time is awaited: sleep until the first replica's is over."""
+        if self.spec.services:
+            return POLL_INTERVAL
+        now = time.monotonic()
+        settles = [self.started_here[n] + SETTLE_SECONDS - now for n in pending if n in self.started_here]
+        return max(0.01, min(settles)) if settles else POLL_INTERVAL
+
     def wait_ready(self, numbers: list[int]) -> None:
         """Wait until each replica runs with every service open (or, without services, still runs after a second)."""
         pending = set(numbers)
@@ -352,7 +410,7 @@ class ContainerRun:
         first_round = True
         while pending:
             if not first_round:
-                time.sleep(POLL_INTERVAL)
+                time.sleep(self._next_poll(pending))
                 inspects = parallel(lambda n: (n, self.engine.inspect(self.current[n]["Id"])), sorted(pending))
                 for number, inspect in inspects:
                     if inspect is None:
@@ -422,8 +480,13 @@ class ContainerRun:
             self._refresh(number, self.current[number]["Id"])
 
     # -- the run -----------------------------------------------------------------------------------------
+    @property
+    def stops_existing_only(self) -> bool:
+        """``stopped`` without an image: only the identity is known, so the replicas that exist are stopped."""
+        return self.options.state == "stopped" and self.spec.image is None
+
     def run(self) -> dict[str, Any]:
-        active = self.options.state != "absent" and self.spec.scaling > 0
+        active = self.options.state != "absent" and self.spec.scaling > 0 and not self.stops_existing_only
         if active:
             self.check_instance_type()
             self.resolve_image()
@@ -457,6 +520,20 @@ class ContainerRun:
         return bool(removals) or any(plan.changes for plan in plans)
 
     def _converge(
+        self, primaries: dict[int, dict[str, Any]], leftovers: list[tuple[int, str, dict[str, Any]]]
+    ) -> dict[str, Any]:
+        try:
+            return self._apply(primaries, leftovers)
+        except BaseException:
+            # A failed run still lets the old containers finish retiring, so their data is stored.
+            for future in self.retiring:
+                if future.exception() is not None:
+                    self.warnings.append(f"retiring an old container failed: {future.exception()}")
+            raise
+        finally:
+            self.background.shutdown(wait=True)
+
+    def _apply(
         self, primaries: dict[int, dict[str, Any]], leftovers: list[tuple[int, str, dict[str, Any]]]
     ) -> dict[str, Any]:
         state = self.options.state
@@ -493,6 +570,7 @@ class ContainerRun:
                 self.wait_ready([plan.replica])
         if state in ("started", "restarted") and plans:
             self.wait_ready([plan.replica for plan in plans])
+        self.finish_retiring()
         if state == "completed":
             self.await_exit([p.replica for p in plans if AWAIT_EXIT in p.actions])
             for plan in plans:
