@@ -136,7 +136,7 @@ def run_module(module: Any) -> None:
     engine = Engine(client)
     provisioner = Provisioner(engine, spec, plan, store, params.get("dataset_keep"))
     try:
-        if params["state"] != "absent" and spec.scaling > 0:
+        if params["state"] != "absent" and spec.image is not None and spec.scaling > 0:
             provisioner.check()
     except (ProvisionError, EngineError) as exc:
         client.close()

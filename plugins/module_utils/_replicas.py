@@ -122,6 +122,18 @@ def plan_replica(state: str, replica: int, name: str, current: Optional[Observed
     return plan
 
 
+def plan_stop_existing(base: str, observed: dict[int, Observed]) -> list[ReplicaPlan]:
+    """``stopped`` without a spec: stop each replica that runs; create, replace and remove nothing."""
+    plans = []
+    for number in sorted(observed):
+        current = observed[number]
+        plan = ReplicaPlan(number, replica_name(base, number), current=current)
+        if current.running:
+            plan.actions.append(STOP)
+        plans.append(plan)
+    return plans
+
+
 def plan_replicas(
     state: str,
     scaling: int,

@@ -696,8 +696,9 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
     state = params.get("state") or "started"
     image = params.get("image")
     if image is None:
-        if state != "absent":
-            problems.add("image", "is required unless state is absent")
+        # Without an image, stopped stops the replicas that exist (by their identity) and makes nothing.
+        if state not in ("absent", "stopped"):
+            problems.add("image", "is required unless state is absent or stopped")
     elif not isinstance(image, str) or not IMAGE_PATTERN.fullmatch(image):
         problems.add(
             "image", f"{image!r} is not a valid image reference; expected [registry[:port]/]name[:tag][@digest]"
@@ -716,7 +717,7 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
                     f"the default taken from the image, {container_id!r}, is not a valid id; set id ({ID_EXPECTED})",
                 )
                 container_id = None
-        elif state == "absent":
+        elif state in ("absent", "stopped"):
             problems.add("id", "is required when image is not given")
     else:
         container_id = check_id(problems, "id", container_id)

@@ -52,7 +52,11 @@ options:
   image:
     description:
       - The image reference, C([registry[:port]/]name[:tag][@digest]). No tag means C(latest).
-      - Required unless O(state=absent).
+      - Required unless O(state=absent) or O(state=stopped).
+      - Without it, O(state=stopped) stops the replicas of O(project) and O(id) that exist and run (storing their
+        datasets), and creates, replaces and removes nothing; leave the other spec options out. This is how a
+        teardown stops a step whose spec it cannot rebuild (the template role does so when a value or secret is
+        not given).
     type: str
   id:
     description:
@@ -214,7 +218,7 @@ options:
       - V(started) runs every replica with this spec and waits for its services.
       - V(restarted) is V(started), then restarts each replica in turn.
       - V(completed) runs every replica and waits for it to exit; a non-zero exit fails the task.
-      - V(stopped) keeps the replicas without running them.
+      - V(stopped) keeps the replicas without running them (without O(image), only those that exist, see there).
       - V(absent) removes every replica.
     type: str
     choices: [started, restarted, completed, stopped, absent]

@@ -115,9 +115,7 @@ def test_plan_replica_matrix(state: str, condition: str) -> None:
     plan = plan_replica(state, 1, NAME, current, recreate)
     assert plan.actions == EXPECTED[state][condition]
     assert plan.replica == 1 and plan.name == NAME and plan.current is current
-    assert plan.changes == any(
-        action != AWAIT_EXIT for action in EXPECTED[state][condition]
-    )
+    assert plan.changes == any(action != AWAIT_EXIT for action in EXPECTED[state][condition])
 
 
 def test_matrix_is_complete() -> None:
@@ -147,9 +145,7 @@ def test_not_running_statuses(status: str) -> None:
 
 def test_reasons() -> None:
     assert plan_replica("started", 1, NAME, None, False).reasons == ["missing"]
-    assert plan_replica("started", 1, NAME, observed("exited", 3), False).reasons == [
-        "was exited"
-    ]
+    assert plan_replica("started", 1, NAME, observed("exited", 3), False).reasons == ["was exited"]
     assert plan_replica("completed", 1, NAME, observed("exited", 3), False).reasons == [
         "the last run exited with code 3"
     ]
@@ -162,9 +158,7 @@ def test_reasons() -> None:
         "env differs",
         "recreate requested",
     ]
-    assert plan_replica("started", 1, NAME, observed("running"), True).reasons == [
-        "recreate requested"
-    ]
+    assert plan_replica("started", 1, NAME, observed("running"), True).reasons == ["recreate requested"]
     update = plan_replica(
         "started",
         1,
@@ -172,15 +166,11 @@ def test_reasons() -> None:
         observed("running", update={"RestartPolicy": {}, "Memory": 1}),
         False,
     )
-    assert update.reasons == [
-        "resources or restart policy changed: Memory, RestartPolicy"
-    ]
+    assert update.reasons == ["resources or restart policy changed: Memory, RestartPolicy"]
 
 
 def test_failed_job_with_drift_reports_drift_reason_only() -> None:
-    plan = plan_replica(
-        "completed", 1, NAME, observed("exited", 2, replace=["the spec changed"]), False
-    )
+    plan = plan_replica("completed", 1, NAME, observed("exited", 2, replace=["the spec changed"]), False)
     assert plan.actions == [REPLACE, AWAIT_EXIT]
     assert plan.reasons == ["the spec changed"]
 
@@ -218,9 +208,7 @@ def test_plan_replicas_removal_order_independent_of_dict_order() -> None:
     assert [o.replica for o in removals] == [10, 7, 3, 2]
 
 
-@pytest.mark.parametrize(
-    "state", ["started", "stopped", "restarted", "completed", "absent"]
-)
+@pytest.mark.parametrize("state", ["started", "stopped", "restarted", "completed", "absent"])
 def test_scaling_zero_removes_every_replica(state: str) -> None:
     current = {n: observed("running", replica=n) for n in (1, 2, 3)}
     plans, removals = plan_replicas(state, 0, NAME, current)
@@ -341,3 +329,24 @@ def test_observed_from_inspect() -> None:
         Drift(),
     )
     assert nulls.exit_code == 0 and nulls.running
+
+
+# --- stopped without a spec ------------------------------------------------------------------------
+
+
+def test_stop_existing_stops_what_runs_and_makes_nothing() -> None:
+    from ansible_collections.polytope.core.plugins.module_utils._replicas import plan_stop_existing
+
+    current = {
+        3: observed("running", replica=3, replace=["the spec changed"]),
+        1: observed("running", update=UPDATE_DRIFT),
+        2: observed("exited", 3, replica=2),
+    }
+    plans = plan_stop_existing(NAME, current)
+    assert [(p.replica, p.name, p.actions) for p in plans] == [
+        (1, "shop.web", [STOP]),
+        (2, "shop.web.2", []),
+        (3, "shop.web.3", [STOP]),
+    ]
+    assert [p.current for p in plans] == [current[1], current[2], current[3]]
+    assert plan_stop_existing(NAME, {}) == []

@@ -1080,3 +1080,13 @@ def test_spec_error_is_a_value_error_with_problems() -> None:
     assert isinstance(error, ValueError)
     assert error.problems == ["a: x", "b: y"]
     assert str(error) == "a: x; b: y"
+
+
+def test_stopped_without_image_needs_only_the_identity() -> None:
+    stopped = parse_spec({"state": "stopped", "id": "web", "project": "shop"})
+    assert stopped.image is None and (stopped.project, stopped.id) == ("shop", "web")
+    assert single_problem(image=None, state="stopped").startswith("id: ")
+    for state in ("started", "restarted", "completed"):
+        assert (
+            single_problem(image=None, id="web", state=state) == "image: is required unless state is absent or stopped"
+        )
