@@ -61,6 +61,18 @@ options:
     description: Return the plan with every secret value replaced by C(********), for printing.
     type: bool
     default: false
+  teardown:
+    description:
+      - >-
+        Expand for stopping or removing the template, which needs only each step's identity (project,
+        container id, kind and order). A C(pt.value) or C(pt.secret) that is not given is then no error: a
+        placeholder (C(<not given: pt.secret token>)) stands in for it, each step lists the references it
+        lacks in C(missing), and the plan has C(teardown=true). Never run a step whose C(missing) is not
+        empty with its C(args); stop or remove it by its C(project) and C(id).
+      - Every other problem (an unknown template or module, a cycle, duplicate steps or container ids, a
+        param of the wrong type, ...) still fails, and so does a container id that comes from a value not given.
+    type: bool
+    default: false
 notes:
   - The C(tools:) format of newer C(polytope.yml) files and C(#pt-clj)/C(#pt-js)/C(#pt-py) code strings are not
     supported; both are reported as errors.
@@ -78,6 +90,10 @@ EXAMPLES = r"""
     plan: "{{ lookup('polytope.core.template_plan', playbook_dir ~ '/polytope.yml', template='stack',
               values={'api-port': '8080'}, secrets={'db-password': vault_db_password}, project='demo') }}"
   no_log: true
+
+- name: Find the steps to tear down, without the values and secrets
+  ansible.builtin.set_fact:
+    plan: "{{ lookup('polytope.core.template_plan', 'polytope.yml', template='stack', teardown=true) }}"
 """
 
 RETURN = r"""
@@ -132,6 +148,7 @@ class LookupModule(LookupBase):
                 secrets=self.get_option("secrets"),
                 project=self.get_option("project"),
                 jobs=self.get_option("jobs"),
+                teardown=self.get_option("teardown"),
             )
         except TemplateError as exc:
             raise AnsibleLookupError(str(exc)) from None

@@ -9,7 +9,8 @@ be computed without touching an engine.
 
 The public entry points are :func:`expand`, :func:`masked`, :func:`describe_file` and
 :class:`TemplateError`, plus :func:`service_lines` and :func:`unopened_services` for the
-template role's services handler.  Everything else is private.
+template role's services handler and :func:`mask_secrets` for its failure reports.  Everything
+else is private.
 """
 
 from __future__ import annotations
@@ -248,6 +249,63 @@ def _render_interpolated(value: Any) -> str:
     return str(value)
 
 
+class _Missing(str):
+    """A ``pt.value`` or ``pt.secret`` that was not given, in a teardown expansion.
+
+    Teardown needs only each step's identity, so a missing value is no problem there: this
+    placeholder stands in for it, is accepted by every type (its real value is unknown), and
+    shows which reference it replaces (``<not given: pt.secret token>``), also inside strings
+    built from it.  The plan lists a step's placeholders in ``missing``; the role never runs
+    such a step's spec.
+    """
+
+    def __copy__(self) -> _Missing:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _Missing:
+        return self
+
+
+_MISSING_RE = re.compile(rf"<not given: pt\.(value|secret) ({_NAME})>")
+
+
+def _missing(kind: str, name: str) -> _Missing:
+    return _Missing(f"<not given: pt.{kind} {name}>")
+
+
+def _missing_refs(value: Any) -> list[str]:
+    """The references (``pt.value x``) whose placeholders occur in ``value``, in order, once each."""
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for key, entry in item.items():
+                walk(key)
+                walk(entry)
+        elif isinstance(item, list):
+            for entry in item:
+                walk(entry)
+        elif isinstance(item, str):
+            for kind, name in _MISSING_RE.findall(item):
+                ref = f"pt.{kind} {name}"
+                if ref not in found:
+                    found.append(ref)
+
+    walk(value)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every placeholder turned into a plain string (the plan is plain data)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, _Missing):
+        return str.__str__(value)
+    return value
+
+
 class _Broken:
     """Stands in for a value whose problem was already reported, so it is not reported again."""
 
@@ -377,7 +435,7 @@ def conform(value: Any, type_: Any, path: str = "") -> Any:
     left out, and strings are read as numbers or bools where the type asks for one (``pt.value``
     and ``pt.secret`` are always strings: a port given as a value is ``"8080"``).
     """
-    if value is BROKEN:
+    if value is BROKEN or isinstance(value, _Missing):
         return value
     if isinstance(type_, str):
         return _conform_named(value, type_, path)
@@ -782,8 +840,11 @@ class _Expander:
         file_name: str,
         values: Mapping[str, Any],
         secrets: Mapping[str, Any],
+        teardown: bool = False,
     ) -> None:
         self.file_name = file_name
+        # Teardown: a value or secret that is not given becomes a placeholder, not a problem.
+        self.teardown = teardown
         self.document = document
         self.values = dict(values)
         self.secrets = {key: _user_text(value) for key, value in secrets.items()}
@@ -870,6 +931,10 @@ class _Expander:
             return copy.deepcopy(scope.params[declared])
         source = self.values if kind == "value" else self.secrets
         key = _find_key(source, name)
+        if key is None and self.teardown:
+            if kind == "secret":
+                self.step_uses_secret = True
+            return _missing(kind, name)
         if key is None:
             self.problem(f"{spelling}: no {kind} {name!r} was given (pass it in template_{kind}s)")
             return BROKEN
@@ -914,18 +979,24 @@ class _Expander:
         if "pt." not in value:
             return value
         broken = False
+        missing = False
 
         def substitute(match: re.Match[str]) -> str:
-            nonlocal broken
+            nonlocal broken, missing
             spelling = f"{where}: {{pt.{match.group(1)} {match.group(2)}}}"
             resolved = self.reference(match.group(1), match.group(2), scope, spelling)
             if _contains_broken(resolved):
                 broken = True
                 return ""
+            if self.teardown and _missing_refs(resolved):
+                missing = True
             return _render_interpolated(resolved)
 
         text = _INTERPOLATION_RE.sub(substitute, value)
-        return BROKEN if broken else text
+        if broken:
+            return BROKEN
+        # A string built from a placeholder is one too: its real value is unknown as a whole.
+        return _Missing(text) if missing else text
 
     # ---- binding arguments to parameters
 
@@ -1052,7 +1123,15 @@ class _Expander:
             try:
                 base_args = entry.build(copy.deepcopy(bound))
             except Exception as exc:
-                self.problem(f"cannot build its arguments: {_library_error_text(exc)}")
+                not_given = _missing_refs(bound) if self.teardown else []
+                if not_given:
+                    self.problem(
+                        f"cannot build its arguments without {', '.join(not_given)}, which "
+                        f"{'was' if len(not_given) == 1 else 'were'} not given; pass "
+                        f"{'it' if len(not_given) == 1 else 'them'} for the teardown too"
+                    )
+                else:
+                    self.problem(f"cannot build its arguments: {_library_error_text(exc)}")
                 return None
             if not isinstance(base_args, dict):
                 self.problem(f"the standard library built {_value_kind(base_args)} instead of arguments")
@@ -1068,7 +1147,7 @@ class _Expander:
             key: bound[key] for key in ("tags", "dockerfile", "labels", "target") if bound.get(key) is not None
         }
         sources = bound.get("sources")
-        if isinstance(sources, list):
+        if isinstance(sources, list) and not _missing_refs(sources):
             contexts = [
                 entry["source"].get("path") or "."
                 for entry in sources
@@ -1299,26 +1378,33 @@ class _Expander:
             args["project"] = project
             if step.resolved.kind == KIND_CONTAINER:
                 args["id"] = step.container_id
+            not_given = _missing_refs(args)
+            args = _plain(args)
             masks = _secret_paths(args, self.referenced_secrets)
-            planned.append(
-                {
-                    "step": step.step,
-                    "id": step.container_id,
-                    "module": step.resolved.chain,
-                    "kind": step.resolved.kind,
-                    "state": (
-                        STATE_COMPLETED
-                        if waited_by[step.step] or step.resolved.runs_to_completion or step.step in jobs
-                        else STATE_STARTED
-                    ),
-                    "run_when": {"after": step.after, "condition": step.condition} if step.after else None,
-                    "waited_by": waited_by[step.step],
-                    "args": args,
-                    "secret": bool(masks) or step.uses_secret,
-                    "secret_paths": masks,
-                }
-            )
-        return {"file": self.file_name, "template": template_id, "project": project, "steps": planned}
+            entry = {
+                "step": step.step,
+                "id": step.container_id,
+                "module": step.resolved.chain,
+                "kind": step.resolved.kind,
+                "state": (
+                    STATE_COMPLETED
+                    if waited_by[step.step] or step.resolved.runs_to_completion or step.step in jobs
+                    else STATE_STARTED
+                ),
+                "run_when": {"after": step.after, "condition": step.condition} if step.after else None,
+                "waited_by": waited_by[step.step],
+                "args": args,
+                "secret": bool(masks) or step.uses_secret,
+                "secret_paths": masks,
+            }
+            if self.teardown:
+                # What the spec lacks: such a step can be stopped or removed by its identity only.
+                entry["missing"] = not_given
+            planned.append(entry)
+        plan = {"file": self.file_name, "template": template_id, "project": project, "steps": planned}
+        if self.teardown:
+            plan["teardown"] = True
+        return plan
 
     def check_steps(self, raw_steps: list[_RawStep], template_id: str) -> list[_RawStep]:
         by_id: dict[str, _RawStep] = {}
@@ -1368,6 +1454,14 @@ class _Expander:
             return None
         given = step.container_id or step.resolved.args.get("id")
         if given is BROKEN:
+            return None
+        if isinstance(given, _Missing):
+            not_given = _missing_refs(given)
+            self.problem(
+                f"step {step.step!r}: its container id comes from {', '.join(not_given)}, which "
+                f"{'was' if len(not_given) == 1 else 'were'} not given; the teardown needs "
+                f"{'it' if len(not_given) == 1 else 'them'} to find the step's containers"
+            )
             return None
         if isinstance(given, str) and given:
             if not is_valid_id(given):
@@ -1503,12 +1597,19 @@ def expand(
     secrets: Optional[Mapping[str, Any]] = None,
     project: Optional[str] = None,
     jobs: Optional[list[str]] = None,
+    teardown: bool = False,
 ) -> dict:
     """The execution plan of ``template`` in the polytope.yml ``text`` (named ``file_name``).
 
     A step runs as a job (``state: completed``) when another step waits for it, when it is a
     library module that is a job by nature, or when ``jobs`` names it (Polytope has no way to say
     so in the file, and a job that nobody waits for would otherwise be expected to keep running).
+
+    ``teardown=True`` expands for stopping or removing the template, which needs only each step's
+    identity (project, container id, kind, order): a ``pt.value`` or ``pt.secret`` that is not
+    given is no problem then.  A placeholder (``<not given: pt.secret token>``) stands in for it,
+    each step lists the references it lacks in ``missing``, and the plan has ``teardown: true``.
+    Every other problem still fails, and so does a container id that comes from a missing value.
 
     Raises TemplateError listing every problem of the template at once; its message never
     contains a secret value.
@@ -1517,7 +1618,7 @@ def expand(
     subject = f"template {template!r}"
     try:
         document = _load_document(text, file_name, subject)
-        expander = _Expander(document, file_name, values or {}, secrets)
+        expander = _Expander(document, file_name, values or {}, secrets, teardown=bool(teardown))
         if not isinstance(template, str) or not template:
             raise TemplateError(
                 file_name, "expansion", [f"template name must be a non-empty string, got {_show(template)}"]
@@ -1547,6 +1648,47 @@ def _set_at(container: Any, path: list[Any], value: Any) -> None:
     for key in path[:-1]:
         container = container[key]
     container[path[-1]] = value
+
+
+# --------------------------------------------------------------------------------------------
+# Role support: failure reports of steps that carry secrets
+
+
+def mask_secrets(data: Any, secrets: Any) -> Any:
+    """A copy of ``data`` with every secret value replaced by ``********`` in every string.
+
+    ``secrets`` is a mapping whose values are the secrets (``template_secrets``) or a list of
+    them.  Longer secrets are replaced first, so one that contains another is masked whole; keys
+    are masked too, other scalars (an exit code) are kept.  The role shows a failed step that
+    carries a secret through this, since ``no_log`` would hide what failed.
+    """
+    if isinstance(secrets, Mapping):
+        candidates = list(secrets.values())
+    elif isinstance(secrets, (list, tuple, set)):
+        candidates = list(secrets)
+    elif secrets is None:
+        candidates = []
+    else:
+        candidates = [secrets]
+    texts = sorted(
+        {str(_user_text(value)) for value in candidates if value is not None and str(_user_text(value)) != ""},
+        key=len,
+        reverse=True,
+    )
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {mask(key): mask(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [mask(item) for item in value]
+        if isinstance(value, str):
+            text = str(value)
+            for secret in texts:
+                text = text.replace(secret, MASK)
+            return text
+        return value
+
+    return mask(data)
 
 
 # --------------------------------------------------------------------------------------------

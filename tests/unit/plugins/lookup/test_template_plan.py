@@ -98,3 +98,18 @@ def test_relative_path_falls_back_to_the_working_directory(
 def test_one_path_only(lookup, polytope_file: Path) -> None:
     with pytest.raises(AnsibleLookupError, match="exactly one"):
         lookup.run([str(polytope_file), str(polytope_file)], {}, template="demo")
+
+
+def test_teardown_option_needs_no_secrets(lookup, polytope_file: Path) -> None:
+    [plan] = lookup.run([str(polytope_file)], {}, template="demo", project="proj", teardown=True)
+    assert plan["teardown"] is True
+    [entry] = plan["steps"]
+    assert (entry["args"]["project"], entry["id"], entry["kind"]) == ("proj", "web", "container")
+    assert entry["missing"] == ["pt.secret token"]
+    assert entry["args"]["env"][0]["value"] == "t-<not given: pt.secret token>"
+
+
+def test_teardown_option_still_fails_on_structural_errors(lookup, polytope_file: Path) -> None:
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup.run([str(polytope_file)], {}, template="nope", teardown=True)
+    assert "unknown template 'nope'" in str(caught.value)

@@ -1302,3 +1302,345 @@ def test_unopened_services_are_those_of_started_steps_that_ran() -> None:
     outcomes = {"web": "succeeded", "job": "succeeded", "later": "skipped"}
     services = [{"project": "demo", "step": "web", "id": "web"}, {"project": "other", "step": "web", "id": "admin"}]
     assert template_module.unopened_services(steps, outcomes, services, "demo") == ["demo/web: admin"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Teardown: expansion without the values and secrets
+
+TEARDOWN_FILE = """
+    modules:
+      - id: web
+        module: polytope/container
+        params:
+          - {id: expose, type: int}
+        args:
+          image: busybox
+          cmd: "httpd -p {pt.value port}"
+          env:
+            - {name: GREETING, value: pt.value greeting}
+            - {name: TOKEN, value: "token-{pt.secret token}"}
+          services: [{id: web, ports: [{port: pt.value port, protocol: http, expose-as: pt.param expose}]}]
+      - id: job
+        module: polytope/container
+        args:
+          image: busybox
+          cmd: "sh -c 'echo {pt.secret token}'"
+    templates:
+      - id: tpl
+        run:
+          - {module: web, args: {expose: 8080}, run-when: {after: migrate}}
+          - {module: job, id: migrate}
+          - {module: job, id: report, args: {id: reporter}}
+    """
+
+TEARDOWN_VALUES = {"port": "8080", "greeting": "hi"}
+TEARDOWN_SECRETS = {"token": "SENTINEL-teardown-5e1f"}
+
+
+def identities(plan: dict) -> list[tuple]:
+    return [(entry["step"], entry["id"], entry["kind"], entry["args"]["project"]) for entry in plan["steps"]]
+
+
+class TestTeardown:
+    def test_missing_values_and_secrets_do_not_fail(self) -> None:
+        plan = plan_of(TEARDOWN_FILE, teardown=True)
+        assert plan["teardown"] is True
+        assert identities(plan) == [
+            ("migrate", "migrate", "container", "tpl"),
+            ("web", "web", "container", "tpl"),
+            ("report", "reporter", "container", "tpl"),
+        ]
+        assert step(plan, "web")["missing"] == ["pt.value port", "pt.value greeting", "pt.secret token"]
+        assert step(plan, "migrate")["missing"] == ["pt.secret token"]
+        json.dumps(plan)  # plain data all the way down
+
+    def test_the_identity_is_the_same_as_with_every_value(self) -> None:
+        full = plan_of(TEARDOWN_FILE, values=TEARDOWN_VALUES, secrets=TEARDOWN_SECRETS)
+        bare = plan_of(TEARDOWN_FILE, teardown=True)
+        assert identities(bare) == identities(full)
+        assert [entry["state"] for entry in bare["steps"]] == [entry["state"] for entry in full["steps"]]
+        assert [entry["run_when"] for entry in bare["steps"]] == [entry["run_when"] for entry in full["steps"]]
+
+    def test_placeholders_show_what_is_missing_and_are_plain_strings(self) -> None:
+        args = step(plan_of(TEARDOWN_FILE, teardown=True), "web")["args"]
+        assert args["env"] == [
+            {"name": "GREETING", "value": "<not given: pt.value greeting>"},
+            {"name": "TOKEN", "value": "token-<not given: pt.secret token>"},
+        ]
+        assert args["cmd"] == "httpd -p <not given: pt.value port>"
+        # an int-typed port accepts the placeholder: its value is unknown, not wrong
+        assert args["services"][0]["ports"][0] == {
+            "port": "<not given: pt.value port>",
+            "protocol": "http",
+            "expose_as": 8080,
+        }
+        for value in (args["env"][0]["value"], args["services"][0]["ports"][0]["port"]):
+            assert isinstance(value, str) and not isinstance(value, template_module._Missing)
+
+    def test_a_step_that_carries_a_missing_secret_is_still_secret(self) -> None:
+        plan = plan_of(TEARDOWN_FILE, teardown=True)
+        assert step(plan, "migrate")["secret"] is True
+        assert step(plan, "web")["secret"] is True
+
+    def test_given_values_are_used_and_nothing_is_missing(self) -> None:
+        full = plan_of(TEARDOWN_FILE, values=TEARDOWN_VALUES, secrets=TEARDOWN_SECRETS)
+        teardown = plan_of(TEARDOWN_FILE, values=TEARDOWN_VALUES, secrets=TEARDOWN_SECRETS, teardown=True)
+        assert teardown.pop("teardown") is True
+        assert [entry.pop("missing") for entry in teardown["steps"]] == [[], [], []]
+        assert teardown == full
+
+    def test_only_some_values_given(self) -> None:
+        plan = plan_of(TEARDOWN_FILE, values={"port": "8080"}, secrets=TEARDOWN_SECRETS, teardown=True)
+        entry = step(plan, "web")
+        assert entry["missing"] == ["pt.value greeting"]
+        assert entry["args"]["services"][0]["ports"][0]["port"] == 8080
+        assert MASK in json.dumps(masked(plan))
+        assert TEARDOWN_SECRETS["token"] not in json.dumps(masked(plan))
+
+    def test_a_plan_for_running_has_no_teardown_keys(self) -> None:
+        plan = plan_of(TEARDOWN_FILE, values=TEARDOWN_VALUES, secrets=TEARDOWN_SECRETS)
+        assert "teardown" not in plan
+        assert all("missing" not in entry for entry in plan["steps"])
+        assert "<not given" not in json.dumps(plan)
+
+    def test_without_teardown_missing_values_still_fail(self) -> None:
+        problems = problems_of(TEARDOWN_FILE)
+        assert any("no value 'port' was given" in problem for problem in problems)
+        assert any("no secret 'token' was given" in problem for problem in problems)
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            "image: busybox\nscaling: pt.value replicas\n",
+            "image: busybox\nservices: pt.value services\n",
+            "image: busybox\nmounts: [{source: pt.value source, path: /data}]\n",
+            "image: busybox\nrestart: {policy: pt.value policy}\n",
+            "image: busybox\nresources: {memory: {limit: pt.value memory}}\n",
+            "image: pt.value image\nworkdir: '{pt.value dir}'\n",
+            "image: busybox\nservices: [{id: web, ports: [{port: '{pt.value port}', protocol: tcp}]}]\n",
+            "image: busybox\nenv: {A: pt.secret a, B: '{pt.value b}'}\n",
+        ],
+    )
+    def test_every_type_accepts_a_placeholder(self, args: str) -> None:
+        plan = plan_of(container_file(args), teardown=True)
+        assert step(plan, "app")["missing"]
+        assert step(plan, "app")["id"] == "app"
+
+    def test_a_missing_value_through_template_params(self) -> None:
+        plan = plan_of(
+            """
+            modules:
+              - id: app
+                module: polytope/container
+                params: [{id: port, type: int}]
+                args: {image: busybox, services: [{id: app, ports: [{port: pt.param port, protocol: tcp}]}]}
+            templates:
+              - id: inner
+                params: [{id: port, type: int}]
+                run: [{module: app, args: {port: pt.param port}}]
+              - id: tpl
+                run: [{template: inner, args: {port: pt.value port}}]
+            """,
+            teardown=True,
+        )
+        assert identities(plan) == [("app", "app", "container", "tpl")]
+        assert step(plan, "app")["missing"] == ["pt.value port"]
+
+    def test_a_container_id_from_a_missing_value_fails(self) -> None:
+        problems = problems_of(
+            """
+            modules:
+              - {id: app, module: polytope/container, args: {image: busybox}}
+            templates:
+              - id: tpl
+                run:
+                  - {module: app, args: {id: pt.value name}}
+                  - {module: app, id: other, args: {id: 'db-{pt.secret suffix}'}}
+            """,
+            teardown=True,
+        )
+        assert problems == [
+            "template 'tpl', step 'app': its container id comes from pt.value name, which was not given; "
+            "the teardown needs it to find the step's containers",
+            "template 'tpl', step 'other': its container id comes from pt.secret suffix, which was not given; "
+            "the teardown needs it to find the step's containers",
+        ]
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("templates:\n  - {id: other, run: [polytope/container]}\n", "unknown template 'tpl'"),
+            (
+                "templates:\n  - {id: tpl, run: [{module: nowhere, args: {a: pt.value a}}]}\n",
+                "unknown module 'nowhere'",
+            ),
+            (
+                "modules:\n  - {id: a, module: b, args: {x: pt.secret x}}\n  - {id: b, module: a}\n"
+                "templates:\n  - {id: tpl, run: [a]}\n",
+                "reference cycle: a -> b -> a",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, cmd: pt.value c}}\n"
+                "templates:\n  - id: tpl\n    run:\n      - {module: app, id: x, run-when: {after: y}}\n"
+                "      - {module: app, id: y, args: {id: y}, run-when: {after: x}}\n",
+                "reference cycle in run-when",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, env: {A: pt.secret a}}}\n"
+                "templates:\n  - {id: tpl, run: [app, app]}\n",
+                "duplicate step id 'app'",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, env: {A: pt.secret a}}}\n"
+                "templates:\n  - {id: tpl, run: [{module: app, id: a, args: {id: same}}, {module: app, id: b, args: {id: same}}]}\n",
+                "both run container id 'same'",
+            ),
+            (
+                "modules:\n  - id: app\n    module: polytope/container\n    params: [{id: port, type: int}]\n"
+                "    args: {image: busybox, cmd: pt.value c}\n"
+                "templates:\n  - {id: tpl, run: [{module: app, args: {port: eighty}}]}\n",
+                "expected an int",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, cmd: pt.param nope}}\n"
+                "templates:\n  - {id: tpl, run: [app]}\n",
+                "names undeclared param 'nope'",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, cmd: '#pt-js x', env: {A: pt.value a}}}\n"
+                "templates:\n  - {id: tpl, run: [app]}\n",
+                "#pt-js code string (JavaScript) is not evaluated",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, user: pt.value u}}\n"
+                "templates:\n  - {id: tpl, run: [{module: app, run-when: {after: ghost}}]}\n",
+                "run-when names unknown step 'ghost'",
+            ),
+            (
+                "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, size: pt.value s}}\n"
+                "templates:\n  - {id: tpl, run: [app]}\n",
+                "has no param 'size'",
+            ),
+            ("tools:\n  x: {}\n", "'tools:' format"),
+        ],
+    )
+    def test_structural_errors_still_fail(self, text: str, expected: str) -> None:
+        problems = problems_of(text, teardown=True)
+        assert any(expected in problem for problem in problems), problems
+        assert not any("was given" in problem for problem in problems), problems
+
+    def test_every_problem_at_once_and_no_secret_in_errors(self) -> None:
+        problems = problems_of(
+            "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, user: pt.secret s, cmd: pt.value c}}\n"
+            "templates:\n  - {id: tpl, run: [app, missing-module, {module: app, id: b, args: {id: '{pt.secret s}', tty: maybe}}]}\n",
+            secrets={"s": "SENTINEL-err-77"},
+            teardown=True,
+        )
+        assert len(problems) == 3, problems
+        assert any("unknown module 'missing-module'" in problem for problem in problems)
+        assert any("argument 'tty'" in problem for problem in problems)
+        assert any("container id '********' is not a valid id" in problem for problem in problems)
+        assert not any("SENTINEL-err-77" in problem for problem in problems)
+
+    def test_library_modules_get_placeholders(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        install_library(monkeypatch, fake_library())
+        try:
+            plan = plan_of(
+                "modules:\n  - {id: api, module: polytope/python, args: {code: pt.value code, cmd: '{pt.secret c}'}}\n"
+                "templates:\n  - {id: tpl, run: [api]}\n",
+                teardown=True,
+            )
+            assert identities(plan) == [("api", "api", "container", "tpl")]
+            assert step(plan, "api")["missing"] == ["pt.secret c", "pt.value code"]
+        finally:
+            template_module._reset_library_cache()
+
+    def test_a_library_module_that_cannot_build_without_a_value(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        library = fake_library()
+        real = library.lookup("polytope/python")
+
+        def strict_build(params: dict) -> dict:
+            if not params["cmd"].startswith("./"):
+                raise library.StdlibError("cmd must be relative")  # type: ignore[attr-defined]
+            return {"image": "python:3", "cmd": params["cmd"]}
+
+        from dataclasses import replace
+
+        modules = {"polytope/strict": replace(real, ref="polytope/strict", build=strict_build)}
+        library.lookup = modules.get  # type: ignore[attr-defined]
+        install_library(monkeypatch, library)
+        try:
+            problem = one_problem(
+                "modules:\n  - {id: api, module: polytope/strict, args: {cmd: pt.value cmd}}\n"
+                "templates:\n  - {id: tpl, run: [api]}\n",
+                teardown=True,
+            )
+        finally:
+            template_module._reset_library_cache()
+        assert problem.endswith(
+            "cannot build its arguments without pt.value cmd, which was not given; pass it for the teardown too"
+        )
+
+
+@pytest.mark.skipif(not corpus_files(), reason="the shared corpus (../shared or POLYTOPE_SHARED) is not available")
+@pytest.mark.parametrize(("path", "name"), corpus_cases())
+def test_corpus_teardown_needs_no_values(path: Path, name: str) -> None:
+    """Teardown of every corpus template: a plan, or clear errors none of which is a missing value or secret."""
+    text = path.read_text(encoding="utf-8")
+    if name.startswith("module:"):
+        text += f"\ntemplates:\n  - id: corpus-check\n    run: [{json.dumps(name.split(':', 1)[1])}]\n"
+        name = "corpus-check"
+    values, secrets = corpus_inputs(text)
+    try:
+        plan = expand(text, path.name, name, teardown=True)
+    except TemplateError as exc:
+        for problem in exc.problems:
+            assert CLEAR_REASONS.search(problem) or "the teardown needs" in problem, problem
+            assert not re.search(r"no (value|secret) '[^']+' was given", problem), problem
+        return
+    json.dumps(plan)
+    for entry in plan["steps"]:
+        assert entry["args"]["project"] == plan["project"]
+    # the same identities as a full expansion, when that one succeeds
+    try:
+        full = expand(text, path.name, name, values=values, secrets=secrets)
+    except TemplateError:
+        return
+    assert identities(plan) == identities(full)
+
+
+# ------------------------------------------------------------------------------------------------
+# The template role's failure reports
+
+
+class TestMaskSecrets:
+    def test_every_secret_in_every_string(self) -> None:
+        result = {
+            "msg": "The container exited with a nonzero exit code.",
+            "exit_code": 7,
+            "exit_codes": [7],
+            "logs": ["token is s3cr3t-x", "dsn postgres://me:pw-1@db", "failing now"],
+            "invocation": {"module_args": {"cmd": "run --token=s3cr3t-x", "env": {"PW": "pw-1"}}},
+        }
+        shown = template_module.mask_secrets(result, {"token": "s3cr3t-x", "pw": "pw-1", "unused": None})
+        assert shown == {
+            "msg": "The container exited with a nonzero exit code.",
+            "exit_code": 7,
+            "exit_codes": [7],
+            "logs": ["token is ********", "dsn postgres://me:********@db", "failing now"],
+            "invocation": {"module_args": {"cmd": "run --token=********", "env": {"PW": "********"}}},
+        }
+        assert result["logs"][0] == "token is s3cr3t-x"  # a copy
+
+    def test_longer_secrets_first_and_keys(self) -> None:
+        shown = template_module.mask_secrets({"abc-key": "abcdef and abc"}, ["abc", "abcdef"])
+        assert shown == {"********-key": "******** and ********"}
+
+    def test_scalars_empty_and_non_string_secrets(self) -> None:
+        assert template_module.mask_secrets({"code": 3, "ok": True, "text": "port 4242"}, {"p": 4242, "e": ""}) == {
+            "code": 3,
+            "ok": True,
+            "text": "port ********",
+        }
+        assert template_module.mask_secrets("nothing", {}) == "nothing"
+        assert template_module.mask_secrets("x", None) == "x"
