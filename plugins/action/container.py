@@ -18,6 +18,8 @@ import tempfile
 from typing import Any, Optional
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
@@ -27,6 +29,65 @@ from ansible_collections.polytope.core.plugins.module_utils._trees import tree_d
 
 MODULE = "polytope.core.container"
 VOLUME_SOURCE_SUFFIX = "@source"
+# Set to 0 to always run the module as a separate process, as Ansible does by default.
+IN_PROCESS_VARIABLE = "POLYTOPE_CORE_IN_PROCESS"
+
+
+class ModuleExit(Exception):
+    def __init__(self, result: dict[str, Any]):
+        super().__init__(result.get("msg", ""))
+        self.result = result
+
+
+class InProcessModule:
+    """What the module's code uses of AnsibleModule, for a run inside the controller's worker process."""
+
+    def __init__(self, params: dict[str, Any], check_mode: bool, diff: bool, no_log_values: set[str]):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+        self.no_log_values = set(no_log_values)
+        self.warnings: list[str] = []
+
+    def warn(self, warning: str) -> None:
+        self.warnings.append(warning)
+
+    def exit_json(self, **result: Any) -> None:
+        raise ModuleExit(result)
+
+    def fail_json(self, msg: str, **result: Any) -> None:
+        raise ModuleExit({**result, "failed": True, "msg": msg})
+
+
+def run_in_process(args: dict[str, Any], check_mode: bool, diff: bool) -> dict[str, Any]:
+    """Validate the arguments and run the module's code here, returning what the module would return."""
+    # Imported here: only a run on the controller needs the module's code and the Docker SDK in this process.
+    from ansible_collections.polytope.core.plugins.module_utils._module import run_module
+    from ansible_collections.polytope.core.plugins.modules.container import ARGUMENT_SPEC
+
+    validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(args)
+    no_log_values = set(validation._no_log_values)
+    if validation.error_messages:
+        return {"failed": True, "changed": False, "msg": "; ".join(validation.error_messages)}
+    module = InProcessModule(validation.validated_parameters, check_mode, diff, no_log_values)
+    try:
+        run_module(module)
+        result: dict[str, Any] = {"failed": True, "msg": "the module returned no result"}
+    except ModuleExit as exit_:
+        result = exit_.result
+    result.setdefault("changed", False)
+    if module.warnings:
+        result["warnings"] = list(result.get("warnings") or []) + module.warnings
+    result["invocation"] = {"module_args": validation.validated_parameters}
+    return remove_values(result, module.no_log_values)
+
+
+def docker_sdk_here() -> bool:
+    try:
+        import docker  # noqa: F401 pylint: disable=unused-import,import-outside-toplevel
+    except ImportError:
+        return False
+    return True
 
 
 class ControllerPathError(Exception):
@@ -116,7 +177,13 @@ class ActionModule(ActionBase):
             # Relative host paths mean the project directory: the playbook's, as polytope.yml's is Polytope's.
             module_args["project_dir"] = self._loader.get_basedir()
         project_dir = str(module_args["project_dir"])
-        if target_is_controller(getattr(self._connection, "transport", None)) or not module_args.get("mounts"):
+        if target_is_controller(getattr(self._connection, "transport", None)):
+            if self._may_run_in_process():
+                result.update(run_in_process(module_args, bool(self._task.check_mode), bool(self._task.diff)))
+            else:
+                result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
+            return result
+        if not module_args.get("mounts"):
             result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
             return result
 
@@ -136,6 +203,22 @@ class ActionModule(ActionBase):
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def _may_run_in_process(self) -> bool:
+        """A task on the controller runs the module's code in this process, saving a Python start-up.
+
+        Only where that cannot change what the module sees: no become (the module would run as another
+        user), no task environment (DOCKER_HOST and friends would differ), no async, and the Docker SDK
+        importable here.
+        """
+        if os.environ.get(IN_PROCESS_VARIABLE, "1") in ("0", "false", "no"):
+            return False
+        environment = self._task.environment or []
+        if isinstance(environment, dict):
+            environment = [environment]
+        if self._play_context.become or any(environment) or self._task.async_val:
+            return False
+        return docker_sdk_here()
 
     def _send_copies(self, plan: CopyPlan, task_vars: dict[str, Any]) -> list[dict[str, Any]]:
         """The controller_copies argument: an archive for each copy missing on the target (none in check mode)."""

@@ -15,7 +15,10 @@ from ansible_collections.polytope.core.plugins.action.container import (
     ActionModule,
     CopyPlan,
     ControllerPathError,
+    InProcessModule,
+    ModuleExit,
     project_path,
+    run_in_process,
     target_is_controller,
 )
 from ansible_collections.polytope.core.plugins.module_utils._copies import (
@@ -234,3 +237,43 @@ def test_missing_controller_path_fails_before_the_module(_run, project) -> None:
     result = module.run(task_vars={})
     assert result["failed"] and "does not exist on the controller" in result["msg"]
     module._execute_module.assert_not_called()
+
+
+def test_in_process_run_reports_bad_input_before_touching_an_engine() -> None:
+    result = run_in_process(
+        {"image": "polytope-test/busybox", "id": "a", "docker_host": "unix:///nonexistent.sock"}, False, False
+    )
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert result["msg"].startswith("Invalid options, nothing was changed: id: 'a' is not a valid id")
+
+
+def test_in_process_run_refuses_unknown_options() -> None:
+    result = run_in_process({"image": "polytope-test/busybox", "colour": "blue"}, False, False)
+    assert result["failed"] is True
+    assert "colour" in result["msg"]
+
+
+def test_in_process_run_masks_secret_values() -> None:
+    result = run_in_process(
+        {
+            "image": "polytope-test/busybox",
+            "id": "a",
+            "env": [{"name": "TOKEN", "value": "hunter2-in-process", "secret": True}],
+        },
+        False,
+        False,
+    )
+    assert "hunter2-in-process" not in repr(result)
+    # the mask Ansible itself puts where a no_log value was
+    assert result["invocation"]["module_args"]["env"][0]["value"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_in_process_module_fail_json_carries_the_result() -> None:
+    module = InProcessModule({}, check_mode=False, diff=False, no_log_values=set())
+    try:
+        module.fail_json(msg="broken", changed=True)
+    except ModuleExit as exit_:
+        assert exit_.result == {"failed": True, "msg": "broken", "changed": True}
+    else:
+        raise AssertionError("fail_json returned")
