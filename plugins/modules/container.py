@@ -311,8 +311,8 @@ options:
 notes:
   - When the target is the controller (the C(local) connection) without C(become), a task C(environment) or
     C(async), and the controller's Python has the Docker SDK, the action plugin runs the module's code in
-    Ansible's own worker process instead of starting a new Python: the same validation, result and masking of
-    secrets, about half a second less per task. Set E(POLYTOPE_CORE_IN_PROCESS=0) to always start the module
+    Ansible's own worker process instead of starting a new Python, with the same validation, result and masking
+    of secrets, and about half a second less per task. Set E(POLYTOPE_CORE_IN_PROCESS=0) to always start the module
     as its own process.
   - A C(restart=always) replica that O(state=stopped) stopped starts again when the engine restarts; that is
     Docker's rule.
