@@ -127,7 +127,6 @@ def run_module(module: Any) -> None:
         recreate=params["recreate"],
         network=params.get("network"),
         publish_address=params["publish_address"],
-        project_dir=params.get("project_dir"),
         check_mode=module.check_mode,
         diff=module._diff,
         local_engine=local_engine,

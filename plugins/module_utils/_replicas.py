@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._mapping import Drift
+from ansible_collections.polytope.core.plugins.module_utils._spec import replica_name
 
 # Suffixes of the temporary names a rolling replacement uses; a dot and a word never clash with replica names.
 NEXT_SUFFIX = ".next"
@@ -76,10 +77,6 @@ def split_name(name: str, base: str) -> Optional[tuple[int, str]]:
     if not match:
         return None
     return int(match.group("number") or 1), match.group("suffix") or ""
-
-
-def replica_name(base: str, replica: int) -> str:
-    return base if replica == 1 else f"{base}.{replica}"
 
 
 def plan_replica(state: str, replica: int, name: str, current: Optional[Observed], recreate: bool) -> ReplicaPlan:

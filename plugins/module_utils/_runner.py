@@ -34,6 +34,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     CREATE,
     NEXT_SUFFIX,
     PREVIOUS_SUFFIX,
+    REMOVE,
     REPLACE,
     RESTART,
     START,
@@ -78,7 +79,6 @@ class RunOptions:
     recreate: bool = False
     network: Optional[str] = None
     publish_address: str = "0.0.0.0"
-    project_dir: Optional[str] = None
     check_mode: bool = False
     diff: bool = False
     local_engine: bool = True
@@ -332,19 +332,8 @@ class ContainerRun:
                 if self.options.state != "completed":
                     self.wait_ready([plan.replica])
         except (EngineError, TaskFailed) as exc:
-            logs = self.engine.logs_tail(new_id)
-            self._secure_or_warn(new_id, plan.name)
-            self.engine.remove(new_id, plan.name)
-            self.engine.rename(old.container_id, plan.name)
-            if old.running:
-                self.engine.start(old.container_id, plan.name)
-            self._refresh(plan.replica, old.container_id)
-            self.logs = logs
-            reason = str(exc)
-            raise self._fail(
-                f"replica {plan.replica} ({plan.name}) could not be replaced: {reason}. "
-                f"The previous container was put back{' and runs again' if old.running else ''}."
-            ) from exc
+            afterwards = f"The previous container was put back{' and runs again' if old.running else ''}."
+            raise self._put_back(plan, old, new_id, exc, restart_old=old.running, afterwards=afterwards) from exc
         self.engine.remove(old.container_id, previous_name)
 
     def _replace_overlapping(self, plan: ReplicaPlan, old: Observed) -> None:
@@ -359,17 +348,23 @@ class ContainerRun:
             self._refresh(plan.replica, new_id)
             self.wait_ready([plan.replica])
         except (EngineError, TaskFailed) as exc:
-            self.logs = self.engine.logs_tail(new_id)
-            self._secure_or_warn(new_id, plan.name)
-            self.engine.remove(new_id, plan.name)
-            self.engine.rename(old.container_id, plan.name)
-            self._refresh(plan.replica, old.container_id)
-            raise self._fail(
-                f"replica {plan.replica} ({plan.name}) could not be replaced: {exc}. "
-                "The previous container kept running under its name."
-            ) from exc
+            afterwards = "The previous container kept running under its name."
+            raise self._put_back(plan, old, new_id, exc, restart_old=False, afterwards=afterwards) from exc
         retiring = Observed(plan.replica, previous_name, old.container_id, old.status, old.exit_code, old.drift)
         self.retiring.append(self.background.submit(self._stop_and_remove, retiring))
+
+    def _put_back(
+        self, plan: ReplicaPlan, old: Observed, new_id: str, cause: Exception, restart_old: bool, afterwards: str
+    ) -> TaskFailed:
+        """Undo a replacement that did not start: the new container goes, the old one takes its name back."""
+        self.logs = self.engine.logs_tail(new_id)
+        self._secure_or_warn(new_id, plan.name)
+        self.engine.remove(new_id, plan.name)
+        self.engine.rename(old.container_id, plan.name)
+        if restart_old:
+            self.engine.start(old.container_id, plan.name)
+        self._refresh(plan.replica, old.container_id)
+        return self._fail(f"replica {plan.replica} ({plan.name}) could not be replaced: {cause}. {afterwards}")
 
     def finish_retiring(self) -> None:
         """Wait for the old containers that retire in the background; their failures fail the task."""
@@ -542,7 +537,7 @@ class ContainerRun:
         plans, removals = self._plan(primaries)
         self.check_name_clashes(plans)
         for removal in removals:
-            self._note(f"{removal.name}: remove")
+            self._note(f"{removal.name}: {REMOVE}")
         for plan in plans:
             if plan.changes:
                 self._note(summarize(plan))

@@ -164,8 +164,12 @@ class ContainerSpec:
     secrets: tuple[str, ...] = field(default=(), compare=False)
 
     def replica_name(self, replica: int) -> str:
-        base = f"{self.project}.{self.id}" if self.project else self.id
-        return base if replica == 1 else f"{base}.{replica}"
+        return replica_name(f"{self.project}.{self.id}" if self.project else self.id, replica)
+
+
+def replica_name(base: str, replica: int) -> str:
+    """Replica 1 is named by its base, replica k by `<base>.<k>`."""
+    return base if replica == 1 else f"{base}.{replica}"
 
 
 def is_valid_id(value: Any) -> bool:
