@@ -14,7 +14,7 @@ import re
 import shlex
 from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{1,62}")
 ID_EXPECTED = "2 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
@@ -502,19 +502,23 @@ def _parse_ports(problems: Problems, option: str, value: Any) -> list[PortSpec]:
     return [PortSpec(port, protocol, host, label, internal) for port, host in zip(container_ports, host_ports)]
 
 
-def _parse_services(problems: Problems, value: Any) -> tuple[Service, ...]:
+def _list_items(problems: Problems, name: str, value: Any, item_shape: str) -> Iterator[tuple[str, Any]]:
+    """(option, item) of a list option; null items are skipped, and a value that is not a list is reported."""
     if value is None:
-        return ()
+        return
     if not isinstance(value, list):
-        problems.add("services", "expected a list of {id, ports}")
-        return ()
+        problems.add(name, f"expected a list of {item_shape}")
+        return
+    for index, item in enumerate(value):
+        if item is not None:
+            yield f"{name}[{index}]", item
+
+
+def _parse_services(problems: Problems, value: Any) -> tuple[Service, ...]:
     services: list[Service] = []
     seen_ids: set[str] = set()
     published: dict[tuple[str, int], str] = {}
-    for index, item in enumerate(value):
-        option = f"services[{index}]"
-        if item is None:
-            continue
+    for option, item in _list_items(problems, "services", value, "{id, ports}"):
         if not isinstance(item, dict):
             problems.add(option, "expected a mapping with id and ports")
             continue
@@ -612,17 +616,9 @@ def _parse_mount_source(problems: Problems, option: str, source: Any) -> Optiona
 
 
 def _parse_mounts(problems: Problems, value: Any) -> tuple[Mount, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        problems.add("mounts", "expected a list of {source, path}")
-        return ()
     mounts: list[Mount] = []
     paths: set[str] = set()
-    for index, item in enumerate(value):
-        if item is None:
-            continue
-        option = f"mounts[{index}]"
+    for option, item in _list_items(problems, "mounts", value, "{source, path}"):
         if not isinstance(item, dict) or set(item) - {"source", "path"}:
             problems.add(option, "expected a mapping with source and path")
             continue
@@ -641,16 +637,8 @@ def _parse_mounts(problems: Problems, value: Any) -> tuple[Mount, ...]:
 
 
 def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        problems.add("datasets", "expected a list of {path, sink}")
-        return ()
     datasets: list[DatasetSpec] = []
-    for index, item in enumerate(value):
-        if item is None:
-            continue
-        option = f"datasets[{index}]"
+    for option, item in _list_items(problems, "datasets", value, "{path, sink}"):
         if not isinstance(item, dict) or set(item) - {"path", "sink"}:
             problems.add(option, "expected a mapping with path and sink")
             continue
