@@ -7,7 +7,8 @@
 
 Three views, each on the local engine with the bench's project (cleaned up before and after):
   1. Start-up: the module through ansible-playbook with an invalid option, so it stops right after its
-     imports and argument parsing. Gives Ansible's per-task overhead (task time minus the module process)
+     imports and argument parsing. The action plugin would run the module in Ansible's worker on this
+     local connection, so this view sets POLYTOPE_CORE_IN_PROCESS=0 to get a module process to measure. Gives Ansible's per-task overhead (task time minus the module process)
      and the module process's own start-up (interpreter, AnsiballZ unpacking, imports). Then the kept
      AnsiballZ file run under `python -X importtime`: the import time per top-level package.
   2. The phases in-process (module code from this checkout, no Ansible controller): wall time, every
@@ -50,7 +51,18 @@ import run as bench  # noqa: E402
 
 # ------------------------------------------------------------------------------------- 1. start-up --
 def startup(repeat: int) -> None:
-    print("== 1. Start-up: one polytope.core.container task that fails validation (state: bogus)")
+    print(
+        "== 1. Start-up: one polytope.core.container task that fails validation (state: bogus), "
+        "as a module process (POLYTOPE_CORE_IN_PROCESS=0)"
+    )
+    os.environ["POLYTOPE_CORE_IN_PROCESS"] = "0"
+    try:
+        _startup(repeat)
+    finally:
+        os.environ.pop("POLYTOPE_CORE_IN_PROCESS")
+
+
+def _startup(repeat: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="polybench-profile-"))
     extra = {**bench.vars_a("rerun", 1), "bench_state": "bogus"}
     rows = []

@@ -120,6 +120,9 @@ class ContainerRun:
         self.changed = False
         self.warnings: list[str] = []
         self.background = ThreadPoolExecutor(max_workers=2)
+        # Stops of old containers during a new one's settle second; apart from ``background``, whose retirements
+        # wait for them.
+        self.settle_stops = ThreadPoolExecutor(max_workers=2)
         self.retiring: list[Future[None]] = []
         self.current: dict[int, dict[str, Any]] = {}
         self.started_here: dict[int, float] = {}
@@ -272,8 +275,10 @@ class ContainerRun:
         self.current[number] = inspect
         return inspect
 
-    def _stop_and_remove(self, observed: Observed) -> None:
-        if observed.running:
+    def _stop_and_remove(self, observed: Observed, stopping: Optional[Future[None]] = None) -> None:
+        if stopping is not None:
+            stopping.result()
+        elif observed.running:
             self.engine.stop(observed.container_id, observed.name, self._stop_timeout())
         labels = self._secure(observed.container_id, observed.name, stopped_by_module=observed.running)
         self.engine.remove(observed.container_id, observed.name)
@@ -337,21 +342,43 @@ class ContainerRun:
         self.engine.remove(old.container_id, previous_name)
 
     def _replace_overlapping(self, plan: ReplicaPlan, old: Observed) -> None:
-        """The old container serves until the new one is ready, then retires off the critical path."""
+        """The old container serves until the new one is ready, then retires off the critical path.
+
+        Without services nothing is served and readiness is the settle second alone: the old container stops
+        during that second, as in a Swarm stop-first update, and starts again if the new one does not last it.
+        """
         next_name = plan.name + NEXT_SUFFIX
         previous_name = plan.name + PREVIOUS_SUFFIX
         new_id = self._create(plan.replica, next_name)
         self.engine.rename(old.container_id, previous_name)
         self.engine.rename(new_id, plan.name)
+        stopping: Optional[Future[None]] = None
         try:
             self._start(plan.replica, new_id, plan.name)
-            self._refresh(plan.replica, new_id)
+            started = self._refresh(plan.replica, new_id)
+            if not self.spec.services and (started.get("State") or {}).get("Running"):
+                stopping = self.settle_stops.submit(
+                    self.engine.stop, old.container_id, previous_name, self._stop_timeout()
+                )
             self.wait_ready([plan.replica])
         except (EngineError, TaskFailed) as exc:
-            afterwards = "The previous container kept running under its name."
-            raise self._put_back(plan, old, new_id, exc, restart_old=False, afterwards=afterwards) from exc
+            if stopping is not None:
+                self._await_quietly(stopping)
+                afterwards = "The previous container was put back and runs again."
+            else:
+                afterwards = "The previous container kept running under its name."
+            raise self._put_back(
+                plan, old, new_id, exc, restart_old=stopping is not None, afterwards=afterwards
+            ) from exc
         retiring = Observed(plan.replica, previous_name, old.container_id, old.status, old.exit_code, old.drift)
-        self.retiring.append(self.background.submit(self._stop_and_remove, retiring))
+        self.retiring.append(self.background.submit(self._stop_and_remove, retiring, stopping))
+
+    def _await_quietly(self, stopping: Future[None]) -> None:
+        """Let a stop finish before the container is started again; its failure only warns, the start follows."""
+        try:
+            stopping.result()
+        except EngineError as exc:
+            self.warnings.append(f"stopping the previous container failed: {exc}")
 
     def _put_back(
         self, plan: ReplicaPlan, old: Observed, new_id: str, cause: Exception, restart_old: bool, afterwards: str
@@ -527,6 +554,7 @@ class ContainerRun:
             raise
         finally:
             self.background.shutdown(wait=True)
+            self.settle_stops.shutdown(wait=True)
 
     def _apply(
         self, primaries: dict[int, dict[str, Any]], leftovers: list[tuple[int, str, dict[str, Any]]]
