@@ -9,6 +9,11 @@
   exactly once per run of the container.
 - release_volumes(): after a replica is removed: its `job`-scoped volumes go too (when nothing uses them).
 
+A volume filled from a source is complete only once its fill marker is gone: a never-started container
+named `<volume>.fill`, made before the volume and removed after the fill (which goes through a helper
+container, `<volume>.filling`), labelled like the engine lock with its holder and expiry. A run that finds the marker of a live holder waits for it; one that finds a stale
+marker (its run was killed) removes the half-filled volume and makes it anew.
+
 Every step uses engine API calls only, so it works the same with a remote engine.
 """
 
@@ -32,6 +37,12 @@ from ansible_collections.polytope.core.plugins.module_utils._datasets import (
     write_placed,
 )
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._lock import (
+    LABEL_LOCK_EXPIRES,
+    LABEL_LOCK_HOLDER,
+    Holder,
+    is_stale,
+)
 from ansible_collections.polytope.core.plugins.module_utils._mapping import (
     LABEL_DATASETS,
     LABEL_ID,
@@ -61,6 +72,12 @@ SPOOL_BYTES = 16 * 1024 * 1024
 HELPER_VOLUME = "/polytope-volume"
 HELPER_SOURCE = "/polytope-source"
 NEVER_STARTED = "0001-01-01T00:00:00Z"
+FILL_SUFFIX = ".fill"
+FILL_HELPER_SUFFIX = ".filling"
+# How long a fill marker of a holder on another machine counts as live; a holder on this machine is checked.
+FILL_HOLD_SECONDS = 3600
+FILL_WAIT_SECONDS = 120.0
+FILL_POLL_SECONDS = 0.3
 
 
 class ProvisionError(Exception):
@@ -151,20 +168,90 @@ class Provisioner:
             LABEL_VOLUME_OWNER: owner,
         }
 
-    def _make_volume(self, volume: VolumePlan, name: str, owner: str) -> bool:
-        """Create the volume; True when this call made it (and filled it), False when it existed."""
+    def _create_volume(self, volume: VolumePlan, name: str, owner: str) -> bool:
         created = self.engine.create_volume(name, self._volume_labels(volume, owner))
         if ((created.get("Labels") or {}).get(LABEL_VOLUME_OWNER)) != owner:
             return False
         self.actions.append(f"created volume {name}")
-        if volume.source is not None:
+        return True
+
+    def _make_volume(self, volume: VolumePlan, name: str, owner: str) -> bool:
+        """Create the volume; True when this call made it (and filled it), False when it existed."""
+        if volume.source is None:
+            return self._create_volume(volume, name, owner)
+        marker = self._mark_fill(name)
+        try:
+            if not self._create_volume(volume, name, owner):
+                return False
             try:
                 self._fill_volume(name, volume.source)
             except (EngineError, DatasetError, ProvisionError, OSError) as exc:
                 self.engine.remove_volume(name)
                 raise ProvisionError(f"volume {name}: copying its source in failed: {exc}") from exc
             self.actions.append(f"filled volume {name} from its {volume.source.descriptor.get('type')} source")
-        return True
+            return True
+        finally:
+            self.engine.remove(marker, name + FILL_SUFFIX)
+
+    def _mark_fill(self, name: str) -> str:
+        """Make the volume's fill marker, after waiting out (or clearing) another run's; returns its id."""
+        body = {
+            "Image": self.spec.image,
+            "Entrypoint": ["/polytope-fill-marker-never-started"],
+            "Cmd": [],
+            "Labels": {
+                LABEL_MANAGED: MANAGED_BY,
+                LABEL_HELPER: "fill-marker",
+                LABEL_LOCK_HOLDER: Holder.me().label(),
+                LABEL_LOCK_EXPIRES: str(int(time.time() + FILL_HOLD_SECONDS)),
+            },
+            "HostConfig": {"NetworkMode": "none"},
+        }
+        while True:
+            try:
+                return self.engine.create(body, name + FILL_SUFFIX)
+            except EngineError as exc:
+                if "Conflict" not in str(exc) and "already in use" not in str(exc):
+                    raise
+            self._settle_fill(name)
+
+    def _settle_fill(self, name: str) -> bool:
+        """Wait while another run fills the volume; True when a killed run left it half-filled (then it is gone)."""
+        marker_name = name + FILL_SUFFIX
+        deadline = time.monotonic() + FILL_WAIT_SECONDS
+        while True:
+            marker = self.engine.inspect(marker_name)
+            if marker is None:
+                return False
+            labels = (marker.get("Config") or {}).get("Labels") or {}
+            if labels.get(LABEL_MANAGED) != MANAGED_BY or labels.get(LABEL_HELPER) != "fill-marker":
+                raise ProvisionError(
+                    f"volume {name}: the name {marker_name} is taken by a container that polytope.core did not make; "
+                    "rename or remove it"
+                )
+            if is_stale(labels, time.time(), Holder.me()):
+                # The killed run's helper still mounts the volume, so it goes before the volume does.
+                self.engine.remove(name + FILL_HELPER_SUFFIX, "volume helper")
+                self.engine.remove(marker["Id"], marker_name)
+                if self.engine.volume(name) is not None and not self.engine.remove_volume(name):
+                    raise ProvisionError(
+                        f"volume {name} was only partly filled by a run that was interrupted, and a container uses "
+                        "it; remove that container and the volume"
+                    )
+                self.actions.append(f"removed volume {name}: a run that was interrupted had only partly filled it")
+                return True
+            if time.monotonic() >= deadline:
+                raise ProvisionError(
+                    f"volume {name} is being filled by another run ({labels.get(LABEL_LOCK_HOLDER)}) that did not finish "
+                    f"within {FILL_WAIT_SECONDS:.0f}s; if that run was killed, remove container {marker_name}"
+                )
+            time.sleep(FILL_POLL_SECONDS)
+
+    def _complete(self, volume: VolumePlan, name: str) -> bool:
+        """Whether the volume exists and holds all of its source."""
+        if self.engine.volume(name) is None:
+            return False
+        return volume.source is None or not self._settle_fill(name)
 
     def _volume_for(
         self, volume: VolumePlan, number: int, replica_name: str, recorded: dict[str, dict[str, str]]
@@ -175,14 +262,14 @@ class Provisioner:
                 raise ProvisionError(f"volume {base} does not exist and its mount says create: never")
             return base
         if volume.create == "when-missing":
-            if self.engine.volume(base) is None:
+            if not self._complete(volume, base):
                 self._make_volume(volume, base, f"{replica_name}/{uuid.uuid4().hex}")
             return base
         # always: a fresh volume for this replica, kept across its replacements.
         previous = recorded.get(volume.target)
         if previous and previous.get("create") == "always" and previous["name"].startswith(base):
             name = previous["name"]
-            if self.engine.volume(name) is None:
+            if not self._complete(volume, name):
                 self._make_volume(volume, name, f"{replica_name}/{uuid.uuid4().hex}")
             return name
         owner = f"{replica_name}/{uuid.uuid4().hex}"
@@ -223,7 +310,7 @@ class Provisioner:
             "Labels": {LABEL_MANAGED: MANAGED_BY, LABEL_HELPER: "volume-fill"},
             "HostConfig": {"Mounts": mounts, "NetworkMode": "none"},
         }
-        helper = self.engine.create(body, None)
+        helper = self.engine.create(body, name + FILL_HELPER_SUFFIX)
         try:
             if content.kind == "engine-path":
                 stream = self.engine.get_archive(helper, HELPER_SOURCE)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import tarfile
+import time
 from typing import Any, Optional
 
 import pytest
+from ansible_collections.polytope.core.plugins.module_utils import _provision
 from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
 from ansible_collections.polytope.core.plugins.module_utils._mapping import datasets_label
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan, MountResolver
 from ansible_collections.polytope.core.plugins.module_utils._provision import (
@@ -260,3 +264,106 @@ def test_job_volumes_go_with_their_replica_project_volumes_stay(tmp_path) -> Non
     provisioner.release_volumes({"polytope.volumes": json.dumps(recorded)})
     assert engine.removed_volumes == ["pp.a"]
     assert sorted(engine.volumes) == ["pp.b", "users"]
+
+
+class FillingEngine(FakeEngine):
+    """The fake engine with containers by name, for the volume-fill marker and helper."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[str] = []
+        self.removed: list[str] = []
+
+    def create(self, body: dict[str, Any], name: str) -> str:
+        if name in self.containers:
+            raise EngineError(f"creating container {name}: 409 Conflict: the name is already in use")
+        self.created.append(name)
+        self.containers[name] = {"Id": name, "Name": f"/{name}", "Config": {"Labels": dict(body.get("Labels") or {})}}
+        return name
+
+    def remove(self, cid: str, name: str) -> None:
+        if self.containers.pop(cid, None) is not None:
+            self.removed.append(cid)
+
+    def put_archive(self, cid: str, path: str, data: Any) -> None:
+        self.put.append((cid, path, data if isinstance(data, bytes) else data.read()))
+
+
+def filling(tmp_path, create: str = "when-missing"):
+    (tmp_path / "html").mkdir()
+    (tmp_path / "html" / "index.html").write_text("hello")
+    mounts = [
+        {"path": "/srv", "source": {"type": "volume", "create": create, "source": {"type": "repo", "path": "html"}}}
+    ]
+    spec, store, _engine, _provisioner = make(tmp_path, mounts=mounts)
+    engine = FillingEngine()
+    plan = MountResolver(spec, str(tmp_path), store, True, True).resolve()
+    return engine, Provisioner(engine, spec, plan, store)
+
+
+def marker_labels(holder: str, expires: float) -> dict[str, str]:
+    return {
+        "polytope.managed-by": "polytope.core",
+        "polytope.helper": "fill-marker",
+        "polytope.lock-holder": holder,
+        "polytope.lock-expires": str(int(expires)),
+    }
+
+
+def prepared_volume(provisioner: Provisioner) -> str:
+    body: dict[str, Any] = {"Labels": {}, "HostConfig": {"Mounts": []}}
+    provisioner.prepare(1, "pp.job", body, None)
+    return body["HostConfig"]["Mounts"][0]["Source"]
+
+
+def test_a_volume_is_filled_under_its_marker_made_before_it(tmp_path) -> None:
+    engine, provisioner = filling(tmp_path)
+    assert prepared_volume(provisioner) == "pp.job.srv"
+    assert engine.created == ["pp.job.srv.fill", "pp.job.srv.filling"]
+    assert sorted(engine.removed) == ["pp.job.srv.fill", "pp.job.srv.filling"]
+    assert [(cid, path) for cid, path, _data in engine.put] == [("pp.job.srv.filling", "/polytope-volume")]
+    assert "filled volume pp.job.srv from its repo source" in provisioner.actions
+
+
+def test_a_volume_a_killed_run_only_partly_filled_is_made_anew(tmp_path) -> None:
+    engine, provisioner = filling(tmp_path)
+    engine.volumes["pp.job.srv"] = {"Name": "pp.job.srv", "Labels": {}}
+    engine.create(
+        {"Labels": marker_labels(f"{socket.gethostname()}/{2**22 + 7}", time.time() + 600)}, "pp.job.srv.fill"
+    )
+    engine.create({"Labels": {}}, "pp.job.srv.filling")
+    engine.created.clear()
+    assert prepared_volume(provisioner) == "pp.job.srv"
+    assert "pp.job.srv" in engine.removed_volumes
+    assert engine.created == ["pp.job.srv.fill", "pp.job.srv.filling"]
+    assert "removed volume pp.job.srv: a run that was interrupted had only partly filled it" in provisioner.actions
+    assert "filled volume pp.job.srv from its repo source" in provisioner.actions
+    assert not engine.containers
+
+
+def test_a_volume_another_run_fills_is_waited_for_then_used(tmp_path, monkeypatch) -> None:
+    engine, provisioner = filling(tmp_path)
+    engine.volumes["pp.job.srv"] = {"Name": "pp.job.srv", "Labels": {}}
+    engine.create({"Labels": marker_labels("elsewhere/12", time.time() + 600)}, "pp.job.srv.fill")
+    engine.created.clear()
+    naps: list[float] = []
+
+    def other_run_finishes(seconds: float) -> None:
+        naps.append(seconds)
+        engine.containers.pop("pp.job.srv.fill")
+
+    monkeypatch.setattr(_provision.time, "sleep", other_run_finishes)
+    assert prepared_volume(provisioner) == "pp.job.srv"
+    assert len(naps) == 1
+    assert engine.created == [] and engine.removed_volumes == []
+
+
+def test_a_fill_marker_name_taken_by_another_container_is_an_error(tmp_path) -> None:
+    engine, provisioner = filling(tmp_path)
+    engine.volumes["pp.job.srv"] = {"Name": "pp.job.srv", "Labels": {}}
+    engine.create({"Labels": {}}, "pp.job.srv.fill")
+    with pytest.raises(
+        ProvisionError, match=r"pp\.job\.srv\.fill is taken by a container that polytope\.core did not make"
+    ):
+        prepared_volume(provisioner)
+    assert "pp.job.srv" in engine.volumes
