@@ -105,7 +105,10 @@ options:
         changes do not lose its data."
       - "C(source) fills a volume when this module makes it: a C(host) path on the engine's machine, a relative
         host or C(repo) path from the project directory, or a C(dataset). It is copied through the engine (a
-        helper container from the replica's image that never starts), so it works on remote engines."
+        helper container from the replica's image that never starts), so it works on remote engines. While it is
+        filled a never-started marker container C(<volume>.fill) exists; a run that finds the marker of a killed run
+        removes the partly filled volume and fills it anew, and one that finds another live run's marker waits for
+        it."
       - "C({type: string, data}): the text becomes a file at C(path), written into each new container before it
         starts; no file is left on any host. Changing the text replaces the replicas."
       - "C({type: dataset, dataset, version, path}): a stored version of a dataset (C(version), or else the newest
