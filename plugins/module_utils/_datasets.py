@@ -5,7 +5,8 @@
 Layout: ``<store>/<dataset>/v<N>.tar.gz`` beside ``v<N>.json``. A version exists when its JSON exists; the
 JSON is written last. Version numbers are reserved with an exclusive create of ``.v<N>.reserved`` that stays
 with the version, so two writers never share a number and a crash leaves a gap that no later version fills.
-Directories are 0700 and files 0600.
+Directories are 0700 and files 0600. A version is written to ``.incoming-<pid>@<host>@*`` first; the next
+store into the dataset deletes such files that a process of this host left when it died.
 
 No engine and no Ansible objects here: archive streams come in as byte iterators, so everything is
 unit-tested on plain files.
@@ -22,6 +23,7 @@ import io
 import json
 import os
 import re
+import socket
 import stat
 import tarfile
 import tempfile
@@ -36,6 +38,22 @@ RESERVATION = ".v{0}.reserved"
 _VERSION_FILE = re.compile(r"^\.?v([1-9][0-9]*)\.(tar\.gz|json|reserved)$")
 _MAX_LINK_HOPS = 40
 CHUNK = 1024 * 1024
+INCOMING = ".incoming-"
+_INCOMING_WRITER = re.compile(r"^\.incoming-([0-9]+)@([^@]*)@")
+
+
+def _incoming_prefix() -> str:
+    return f"{INCOMING}{os.getpid()}@{socket.gethostname()}@"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class DatasetError(Exception):
@@ -263,7 +281,8 @@ class DatasetStore:
             raise DatasetError(
                 f"dataset {dataset}: cannot create {self.directory(dataset)}: {exc.strerror or exc}"
             ) from exc
-        fd, temporary = tempfile.mkstemp(prefix=".incoming-", suffix=".tar.gz", dir=directory)
+        self._remove_orphans(directory)
+        fd, temporary = tempfile.mkstemp(prefix=_incoming_prefix(), suffix=".tar.gz", dir=directory)
         try:
             with os.fdopen(fd, "wb") as raw:
                 counting = _CountingWriter(raw)
@@ -283,6 +302,19 @@ class DatasetStore:
         finally:
             if os.path.lexists(temporary):
                 os.unlink(temporary)
+
+    @staticmethod
+    def _remove_orphans(directory: str) -> None:
+        """Delete the incoming files of writers on this host that died before they committed."""
+        host = socket.gethostname()
+        for name in os.listdir(directory):
+            match = _INCOMING_WRITER.match(name)
+            if match is None or match.group(2) != host or _alive(int(match.group(1))):
+                continue
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
 
     def _commit(
         self, dataset: str, directory: str, temporary: str, counting: _CountingWriter, metadata: dict[str, Any]
@@ -315,7 +347,7 @@ class DatasetStore:
     def _write_exclusive(path: str, record: dict[str, Any]) -> None:
         data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
         directory = os.path.dirname(path)
-        fd, temporary = tempfile.mkstemp(prefix=".incoming-", suffix=".json", dir=directory)
+        fd, temporary = tempfile.mkstemp(prefix=_incoming_prefix(), suffix=".json", dir=directory)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

@@ -8,6 +8,7 @@ import io
 import json
 import multiprocessing
 import os
+import socket
 import stat
 import tarfile
 from typing import Any, Optional
@@ -432,3 +433,23 @@ def test_write_placed_refuses_before_writing(tmp_path) -> None:
     with pytest.raises(UnsafeArchive):
         write_placed(archive, None, "t", out, [])
     assert out.getvalue() == b""
+
+
+def test_a_store_deletes_what_dead_writers_of_this_host_left_and_nothing_else(tmp_path) -> None:
+    store = DatasetStore(str(tmp_path))
+    store_tar(store, "d", [member("a")], outcome="succeeded")
+    host = socket.gethostname()
+    dead = 2**22 + 11  # above Linux's largest pid
+    left = {
+        "dead writer here": f".incoming-{dead}@{host}@k2j4.tar.gz",
+        "live writer here": f".incoming-{os.getpid()}@{host}@p0q1.tar.gz",
+        "writer elsewhere": f".incoming-{dead}@{host}x@z9z9.json",
+        "older layout": ".incoming-ab12cd.tar.gz",
+    }
+    for name in left.values():
+        (tmp_path / "d" / name).write_bytes(b"partial")
+    store_tar(store, "d", [member("b")], outcome="succeeded")
+    remaining = set(os.listdir(tmp_path / "d"))
+    assert left["dead writer here"] not in remaining
+    assert {left["live writer here"], left["writer elsewhere"], left["older layout"]} <= remaining
+    assert [v.number for v in store.versions("d")] == [1, 2]
