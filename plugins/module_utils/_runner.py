@@ -210,21 +210,43 @@ class ContainerRun:
         return observed_from_inspect(number, inspect, drift)
 
     def _repair(self, primaries: dict[int, dict[str, Any]], leftovers: list[tuple[int, str, dict[str, Any]]]) -> None:
-        """Finish what an interrupted run left: a replacement that never took over, or an old replica set aside."""
+        """Finish what an interrupted run left: a replacement that never took over, or an old replica set aside.
+
+        An old replica set aside comes back when its replacement is missing or, for a replica that should run,
+        does not run: a run that was killed before its replacement was ready must not cost the working one.
+        """
         for number, suffix, inspect in sorted(leftovers, key=lambda item: item[1] != PREVIOUS_SUFFIX):
             name = inspect["Name"].lstrip("/")
-            if suffix == PREVIOUS_SUFFIX and number not in primaries and number > 0:
-                target = self.spec.replica_name(number)
-                self._note(f"{target}: restored from {name} left by an interrupted run")
-                if not self.options.check_mode:
-                    self.engine.rename(inspect["Id"], target)
-                    inspect = self.engine.inspect(inspect["Id"]) or inspect
-                primaries[number] = inspect
+            if suffix == PREVIOUS_SUFFIX and number > 0 and self._replacement_failed(primaries.get(number)):
+                self._restore(number, inspect, primaries)
                 continue
             self._note(f"{name}: removed, left by an interrupted run")
             if not self.options.check_mode:
                 self._secure(inspect["Id"], name)
                 self.engine.remove(inspect["Id"], name)
+
+    def _replacement_failed(self, replacement: Optional[dict[str, Any]]) -> bool:
+        if replacement is None:
+            return True
+        return self.options.state in ("started", "restarted") and not (replacement.get("State") or {}).get("Running")
+
+    def _restore(self, number: int, previous: dict[str, Any], primaries: dict[int, dict[str, Any]]) -> None:
+        target = self.spec.replica_name(number)
+        name = previous["Name"].lstrip("/")
+        replacement = primaries.pop(number, None)
+        if replacement is not None:
+            self._note(f"{target}: removed, a replacement that an interrupted run left not running")
+            if not self.options.check_mode:
+                self._secure(replacement["Id"], target)
+                self.engine.remove(replacement["Id"], target)
+        self._note(f"{target}: restored from {name} left by an interrupted run")
+        if not self.options.check_mode:
+            self.engine.rename(previous["Id"], target)
+            runs = (previous.get("State") or {}).get("Running")
+            if not runs and self.options.state in ("started", "restarted"):
+                self._start(number, previous["Id"], target)
+            previous = self.engine.inspect(previous["Id"]) or previous
+        primaries[number] = previous
 
     def check_name_clashes(self, plans: list[ReplicaPlan]) -> None:
         names = [plan.name for plan in plans if CREATE in plan.actions]
