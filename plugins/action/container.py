@@ -168,7 +168,7 @@ class CopyPlan:
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _supports_check_mode = True
-    _supports_async = False
+    _supports_async = True
 
     def run(self, tmp: Any = None, task_vars: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
@@ -177,14 +177,14 @@ class ActionModule(ActionBase):
             # Relative host paths mean the project directory: the playbook's, as polytope.yml's is Polytope's.
             module_args["project_dir"] = self._loader.get_basedir()
         project_dir = str(module_args["project_dir"])
-        if target_is_controller(getattr(self._connection, "transport", None)):
-            if self._may_run_in_process():
-                result.update(run_in_process(module_args, bool(self._task.check_mode), bool(self._task.diff)))
-            else:
-                result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
+        # An async job outlives this method: the archives it reads stay in the temporary directory, which
+        # Ansible's async wrapper removes when the job ends.
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        if target_is_controller(getattr(self._connection, "transport", None)) and self._may_run_in_process():
+            result.update(run_in_process(module_args, bool(self._task.check_mode), bool(self._task.diff)))
             return result
-        if not module_args.get("mounts"):
-            result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
+        if target_is_controller(getattr(self._connection, "transport", None)) or not module_args.get("mounts"):
+            result.update(self._run_module(module_args, task_vars, wrap_async))
             return result
 
         image = module_args.get("image")
@@ -199,10 +199,16 @@ class ActionModule(ActionBase):
             return result
         try:
             module_args["controller_copies"] = self._send_copies(plan, task_vars or {})
-            result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
+            result.update(self._run_module(module_args, task_vars, wrap_async))
         finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def _run_module(self, module_args: dict[str, Any], task_vars: Optional[dict[str, Any]], wrap_async: bool) -> Any:
+        return self._execute_module(
+            module_name=MODULE, module_args=module_args, task_vars=task_vars, wrap_async=wrap_async
+        )
 
     def _may_run_in_process(self) -> bool:
         """A task on the controller runs the module's code in this process, saving a Python start-up.

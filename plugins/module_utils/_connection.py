@@ -13,6 +13,7 @@ try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
     from docker.tls import TLSConfig
+    from requests.exceptions import ConnectionError as ConnectionLost
 
     DOCKER_IMPORT_ERROR: Optional[str] = None
 except ImportError:  # pragma: no cover - exercised on hosts without the SDK
@@ -28,9 +29,13 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     class NotFound(APIError):  # type: ignore[no-redef]
         pass
 
+    class ConnectionLost(OSError):  # type: ignore[no-redef]
+        pass
+
 
 __all__ = [
     "APIError",
+    "ConnectionLost",
     "DockerException",
     "NotFound",
     "DOCKER_IMPORT_ERROR",

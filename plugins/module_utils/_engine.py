@@ -10,6 +10,7 @@ from typing import Any, Iterator, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import (
     APIError,
+    ConnectionLost,
     DockerException,
     NotFound,
 )
@@ -17,7 +18,11 @@ from ansible_collections.polytope.core.plugins.module_utils._spec import parse_i
 
 
 class EngineError(Exception):
-    """An engine call failed; the message says which call and why."""
+    """An engine call failed; the message says which call and why. ``lost``: the engine could not be reached."""
+
+    def __init__(self, message: str, lost: bool = False):
+        super().__init__(message)
+        self.lost = lost
 
 
 def _explain(exc: Exception) -> str:
@@ -38,7 +43,7 @@ class Engine:
         except NotFound:
             raise
         except (DockerException, OSError) as exc:
-            raise EngineError(f"{what}: {_explain(exc)}") from exc
+            raise EngineError(f"{what}: {_explain(exc)}", lost=isinstance(exc, ConnectionLost)) from exc
 
     def info(self) -> dict[str, Any]:
         return self._call("reading the engine's info", self.client.info)

@@ -148,7 +148,14 @@ def run_module(module: Any) -> None:
     except TaskFailed as exc:
         module.fail_json(msg=str(exc), **exc.result)
     except EngineError as exc:
-        module.fail_json(msg=f"The engine refused a change: {exc}", **run.result())
+        if exc.lost:
+            message = (
+                f"Lost the Docker engine at {settings['docker_host']} during the run: {exc}. What runs there was "
+                "left as it was; the next run repairs the change this one could not finish."
+            )
+        else:
+            message = f"The engine refused a change: {exc}"
+        module.fail_json(msg=message, **run.result())
     finally:
         client.close()
     finished = _finish_copies(params, spec, module.check_mode)

@@ -555,9 +555,16 @@ class ContainerRun:
             if lock.waited:
                 # Another run held the lock: what it left is what to converge from.
                 primaries, leftovers = self.read(self.engine.containers(owner_filters(self.spec)))
-            return self._converge(primaries, leftovers)
-        finally:
-            lock.release()
+            result = self._converge(primaries, leftovers)
+        except BaseException:
+            # The run's own failure is the one to report; a lock left behind is stale once this process ends.
+            try:
+                lock.release()
+            except EngineError:
+                pass
+            raise
+        lock.release()
+        return result
 
     def _would_change(self, primaries: dict[int, dict[str, Any]]) -> bool:
         plans, removals = self._plan(primaries)

@@ -38,7 +38,8 @@ attributes:
   action:
     support: full
   async:
-    support: none
+    support: full
+    description: Long rollouts can run as async jobs; the job then runs the module as a process of its own on the target.
   bypass_host_loop:
     support: none
   action_group:
