@@ -154,13 +154,16 @@ def test_a_transferred_archive_is_read_safely(tmp_path) -> None:
 # -- the action plugin ----------------------------------------------------------------------------------------
 
 
-def action(args: dict[str, Any], transport: str, basedir: str, check_mode: bool = False) -> ActionModule:
+def action(
+    args: dict[str, Any], transport: str, basedir: str, check_mode: bool = False, async_val: int = 0
+) -> ActionModule:
     task = MagicMock()
     task.args = args
     task.check_mode = check_mode
-    task.async_val = 0
+    task.async_val = async_val
     connection = MagicMock()
     connection.transport = transport
+    connection.has_native_async = False
     connection._shell.tmpdir = "/remote/tmp"
     connection._shell.join_path = os.path.join
     loader = MagicMock()
@@ -214,6 +217,23 @@ def test_remote_target_gets_a_copy_once(_run, project) -> None:
     again.run(task_vars={})
     assert sent_args(again)["controller_copies"] == [{"path": copy["path"]}]
     again._transfer_file.assert_not_called()
+
+
+@patch.object(ActionBase, "run", return_value={})
+def test_an_async_job_keeps_the_archives_it_reads(_run, project) -> None:
+    mounts = [{"path": "/www", "source": {"type": "host", "path": "html"}}]
+    module = action({"image": "busybox", "id": "web", "mounts": mounts}, "ssh", str(project), async_val=60)
+    module.run(task_vars={})
+    assert module._execute_module.call_args.kwargs["wrap_async"] is True
+    assert sent_args(module)["controller_copies"][0]["archive"] == "/remote/tmp/polytope-copy-0.tar.gz"
+    module._remove_tmp_path.assert_not_called()
+
+
+@patch.object(ActionBase, "run", return_value={})
+def test_an_async_job_on_the_controller_runs_the_module_process(_run, project) -> None:
+    module = action({"image": "busybox", "id": "web"}, "local", str(project), async_val=60)
+    module.run(task_vars={})
+    assert module._execute_module.call_args.kwargs["wrap_async"] is True
 
 
 @patch.object(ActionBase, "run", return_value={})
