@@ -8,9 +8,10 @@
 Three views, each on the local engine with the bench's project (cleaned up before and after):
   1. Start-up: the module through ansible-playbook with an invalid option, so it stops right after its
      imports and argument parsing. The action plugin would run the module in Ansible's worker on this
-     local connection, so this view sets POLYTOPE_CORE_IN_PROCESS=0 to get a module process to measure. Gives Ansible's per-task overhead (task time minus the module process)
-     and the module process's own start-up (interpreter, AnsiballZ unpacking, imports). Then the kept
-     AnsiballZ file run under `python -X importtime`: the import time per top-level package.
+     local connection, so this view sets POLYTOPE_CORE_IN_PROCESS=0 to get a module process to measure.
+     Gives Ansible's per-task overhead (task time minus the module process) and the module process's own
+     start-up (interpreter, AnsiballZ unpacking, imports). Then the kept AnsiballZ file run under
+     `python -X importtime`: the import time per top-level package.
   2. The phases in-process (module code from this checkout, no Ansible controller): wall time, every
      engine request (method and path, count and seconds), every time.sleep (caller, count and seconds)
      and CPU time. Requests made from worker threads overlap, so their seconds can add up to more

@@ -11,8 +11,9 @@
 
 A volume filled from a source is complete only once its fill marker is gone: a never-started container
 named `<volume>.fill`, made before the volume and removed after the fill (which goes through a helper
-container, `<volume>.filling`), labelled like the engine lock with its holder and expiry. A run that finds the marker of a live holder waits for it; one that finds a stale
-marker (its run was killed) removes the half-filled volume and makes it anew.
+container, `<volume>.filling`), labelled like the engine lock with its holder and expiry. A run that
+finds the marker of a live holder waits for it; one that finds a stale marker (its run was killed)
+removes the half-filled volume and makes it anew.
 
 Every step uses engine API calls only, so it works the same with a remote engine.
 """
