@@ -126,6 +126,8 @@ class ContainerRun:
         self.retiring: list[Future[None]] = []
         self.current: dict[int, dict[str, Any]] = {}
         self.started_here: dict[int, float] = {}
+        # Old replicas an interrupted run set aside while their replacements run (see _repair).
+        self.set_aside: dict[int, dict[str, Any]] = {}
         self.exit_codes: dict[int, int] = {}
         self.logs: list[str] = []
         self.deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
@@ -214,11 +216,19 @@ class ContainerRun:
 
         An old replica set aside comes back when its replacement is missing or, for a replica that should run,
         does not run: a run that was killed before its replacement was ready must not cost the working one.
+        When the replacement runs, the old one stays set aside until the replacement proves ready (see
+        _settle_set_aside).
         """
         for number, suffix, inspect in sorted(leftovers, key=lambda item: item[1] != PREVIOUS_SUFFIX):
             name = inspect["Name"].lstrip("/")
             if suffix == PREVIOUS_SUFFIX and number > 0 and self._replacement_failed(primaries.get(number)):
                 self._restore(number, inspect, primaries)
+                continue
+            if suffix == PREVIOUS_SUFFIX and number > 0 and self.options.state in ("started", "restarted"):
+                self.set_aside[number] = inspect
+                self._note(
+                    f"{name}: left by an interrupted run, removed once {self.spec.replica_name(number)} is ready"
+                )
                 continue
             self._note(f"{name}: removed, left by an interrupted run")
             if not self.options.check_mode:
@@ -247,6 +257,28 @@ class ContainerRun:
                 self._start(number, previous["Id"], target)
             previous = self.engine.inspect(previous["Id"]) or previous
         primaries[number] = previous
+
+    def _settle_set_aside(self, plans: list[ReplicaPlan]) -> None:
+        """An old replica set aside by an interrupted run goes once its replacement is ready, or else comes back.
+
+        A replacement that this run changes or removes is not waited for: its old replica goes first, so that
+        the replacement can be set aside in its turn.
+        """
+        unchanged = {plan.replica for plan in plans if not plan.changes}
+        for number, previous in sorted(self.set_aside.items()):
+            name = previous["Name"].lstrip("/")
+            if number in unchanged:
+                try:
+                    self.wait_ready([number])
+                except TaskFailed as exc:
+                    self._restore(number, previous, self.current)
+                    raise self._fail(
+                        f"replica {number} ({self.spec.replica_name(number)}): the replacement that an interrupted run "
+                        f"left did not become ready: {exc}. The previous container was put back."
+                    ) from exc
+            self._secure(previous["Id"], name)
+            self.engine.remove(previous["Id"], name)
+        self.set_aside = {}
 
     def check_name_clashes(self, plans: list[ReplicaPlan]) -> None:
         names = [plan.name for plan in plans if CREATE in plan.actions]
@@ -601,6 +633,7 @@ class ContainerRun:
         diff = self._diff(plans, removals) if self.options.diff else None
         if self.options.check_mode:
             return self.result(diff)
+        self._settle_set_aside(plans)
         makes_containers = any(CREATE in p.actions or REPLACE in p.actions for p in plans)
         if makes_containers and self.engine.ensure_network(self.placement.network):
             self._note(f"created network {self.placement.network}")
