@@ -14,7 +14,8 @@ description:
   - A rerun compares the desired spec with what the engine really has and changes only what differs. Resources
     and the restart policy change in place; every other change replaces the replicas one at a time, each
     replacement started and its services open before the next, and a replacement that fails to start puts the
-    old container back.
+    old container back. After a run that was killed or lost its engine in the middle of a replacement, the next
+    run keeps the old container until the replacement runs and is ready, and puts it back when it does not.
   - Replica 1 is named C([<project>.]<id>), replica k C([<project>.]<id>.<k>). Ownership is decided by labels,
     never by names; a container with a clashing name that this module did not make is never touched.
   - The card's hyphenated keys (C(no-stdin), C(update-image), C(instance-type), C(max-restarts), C(expose-as))
