@@ -108,9 +108,7 @@ def test_scalars_pass_through(value: object) -> None:
 def test_input_is_not_mutated() -> None:
     args = {
         "restart": {"max-restarts": 1},
-        "services": [
-            {"id": "web", "ports": [{"port": 1, "protocol": "tcp", "expose-as": 2}]}
-        ],
+        "services": [{"id": "web", "ports": [{"port": 1, "protocol": "tcp", "expose-as": 2}]}],
     }
     original = copy.deepcopy(args)
     renamed = rename_card_keys(args)
@@ -135,11 +133,7 @@ def test_renamed_card_args_parse() -> None:
         "env": {"max-restarts": "5"},
     }
     spec = parse_spec(rename_card_keys(card))
-    assert (
-        spec.no_stdin is True
-        and spec.update_image is True
-        and spec.instance_type == "cpu-small"
-    )
+    assert spec.no_stdin is True and spec.update_image is True and spec.instance_type == "cpu-small"
     assert (spec.restart.name, spec.restart.max_restarts) == ("on-failure", 2)
     assert spec.services[0].ports[0].expose_as == 8080
     assert [(v.name, v.value) for v in spec.env] == [("max-restarts", "5")]

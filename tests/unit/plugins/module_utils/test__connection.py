@@ -102,9 +102,7 @@ def test_parameters_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         ("", False),
     ],
 )
-def test_tls_verify_environment_values(
-    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
-) -> None:
+def test_tls_verify_environment_values(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
     monkeypatch.setenv("DOCKER_TLS_VERIFY", value)
     monkeypatch.setenv("DOCKER_TLS", value)
     settings = connection_settings({})
@@ -124,9 +122,7 @@ def test_empty_environment_values_are_ignored(monkeypatch: pytest.MonkeyPatch) -
     )
 
 
-def test_cert_path_fills_existing_files(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_cert_path_fills_existing_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("ca")
     (tmp_path / "cert.pem").write_text("cert")
     # no key.pem: it stays unset
@@ -137,15 +133,11 @@ def test_cert_path_fills_existing_files(
     assert settings["client_key"] is None
 
 
-def test_cert_path_does_not_override_parameters(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_cert_path_does_not_override_parameters(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text(name)
     monkeypatch.setenv("DOCKER_CERT_PATH", str(tmp_path))
-    settings = connection_settings(
-        {"ca_path": "/etc/my/ca.pem", "client_key": "/etc/my/key.pem"}
-    )
+    settings = connection_settings({"ca_path": "/etc/my/ca.pem", "client_key": "/etc/my/key.pem"})
     assert settings["ca_path"] == "/etc/my/ca.pem"
     assert settings["client_cert"] == str(tmp_path / "cert.pem")
     assert settings["client_key"] == "/etc/my/key.pem"

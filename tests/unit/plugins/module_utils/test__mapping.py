@@ -67,9 +67,7 @@ REPRESENTATIVE = {
     "restart": {"policy": "on-failure", "max_restarts": 3},
     "resources": {"cpu": {"limit": 1}, "memory": {"limit": "256Mi"}},
 }
-REPRESENTATIVE_PLACEMENT = Placement(
-    network="polytope-demo", publish_address="0.0.0.0", mounts=(BIND,)
-)
+REPRESENTATIVE_PLACEMENT = Placement(network="polytope-demo", publish_address="0.0.0.0", mounts=(BIND,))
 
 # GOLDEN: the fingerprint of REPRESENTATIVE on REPRESENTATIVE_PLACEMENT. Every replica on every engine
 # carries its fingerprint as a label; if this value changes, upgrading the collection REPLACES EVERY
@@ -116,9 +114,7 @@ def test_canonical_spec_content() -> None:
     assert canonical["cmd"] == ["serve", "--port", "8080"]
     assert canonical["entrypoint"] == ["/entry.sh"]
     assert canonical["env"][:2] == [["MODE", "prod"], ["DEBUG", "true"]]
-    assert canonical["env"][2][0] == "TOKEN" and canonical["env"][2][1].startswith(
-        "sha256:"
-    )
+    assert canonical["env"][2][0] == "TOKEN" and canonical["env"][2][1].startswith("sha256:")
     assert canonical["ports"] == [
         ["api", 8080, "http", 18080, False],
         ["api", 9000, "tcp", 9000, True],
@@ -168,9 +164,7 @@ def test_secret_values_never_in_canonical_spec() -> None:
 def test_fingerprint_ignores_in_place_options(change: dict) -> None:
     params = copy.deepcopy(REPRESENTATIVE)
     params.update(change)
-    assert (
-        fingerprint(parse_spec(params), REPRESENTATIVE_PLACEMENT) == GOLDEN_FINGERPRINT
-    )
+    assert fingerprint(parse_spec(params), REPRESENTATIVE_PLACEMENT) == GOLDEN_FINGERPRINT
 
 
 @pytest.mark.parametrize(
@@ -215,9 +209,7 @@ def test_fingerprint_ignores_in_place_options(change: dict) -> None:
 def test_fingerprint_changes_with_spec(change: dict) -> None:
     params = copy.deepcopy(REPRESENTATIVE)
     params.update(change)
-    assert (
-        fingerprint(parse_spec(params), REPRESENTATIVE_PLACEMENT) != GOLDEN_FINGERPRINT
-    )
+    assert fingerprint(parse_spec(params), REPRESENTATIVE_PLACEMENT) != GOLDEN_FINGERPRINT
 
 
 @pytest.mark.parametrize(
@@ -303,9 +295,7 @@ def test_create_body_representative_replica_1() -> None:
     assert body["ExposedPorts"] == {"8080/tcp": {}, "9000/tcp": {}}
     host = body["HostConfig"]
     assert host["NetworkMode"] == "polytope-demo"
-    assert host["PortBindings"] == {
-        "8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18080"}]
-    }
+    assert host["PortBindings"] == {"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18080"}]}
     assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
     assert host["Mounts"] == [BIND]
     assert host["Mounts"][0] is not BIND  # a copy
@@ -314,19 +304,13 @@ def test_create_body_representative_replica_1() -> None:
     assert host["Memory"] == 256 * 2**20
     assert host["MemoryReservation"] == 0
     assert host["MemorySwap"] == 256 * 2**20
-    assert body["NetworkingConfig"] == {
-        "EndpointsConfig": {"polytope-demo": {"Aliases": ["app", "api"]}}
-    }
+    assert body["NetworkingConfig"] == {"EndpointsConfig": {"polytope-demo": {"Aliases": ["app", "api"]}}}
 
 
 def test_create_body_replica_2() -> None:
-    body = create_body(
-        representative(), 2, REPRESENTATIVE_PLACEMENT, GOLDEN_FINGERPRINT
-    )
+    body = create_body(representative(), 2, REPRESENTATIVE_PLACEMENT, GOLDEN_FINGERPRINT)
     assert body["Labels"][LABEL_REPLICA] == "2"
-    assert body["HostConfig"]["PortBindings"] == {
-        "8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": ""}]
-    }
+    assert body["HostConfig"]["PortBindings"] == {"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": ""}]}
     assert body["ExposedPorts"] == {"8080/tcp": {}, "9000/tcp": {}}
 
 
@@ -352,9 +336,7 @@ def test_create_body_minimal() -> None:
         host["MemoryReservation"],
     ) == (0, 0, 0, 0)
     assert "MemorySwap" not in host
-    assert body["NetworkingConfig"]["EndpointsConfig"] == {
-        "polytope": {"Aliases": ["web"]}
-    }
+    assert body["NetworkingConfig"]["EndpointsConfig"] == {"polytope": {"Aliases": ["web"]}}
 
 
 def test_create_body_empty_cmd_list_is_kept() -> None:
@@ -374,9 +356,7 @@ def test_create_body_ports_udp_range_publish_address() -> None:
             },
             {
                 "id": "web",
-                "ports": [
-                    {"range": "8000-8001", "protocol": "http", "expose_as": "9000-9001"}
-                ],
+                "ports": [{"range": "8000-8001", "protocol": "http", "expose_as": "9000-9001"}],
             },
         ]
     )
@@ -436,9 +416,7 @@ def test_create_body_resources_requests() -> None:
 # --- compare -------------------------------------------------------------------------------------------
 
 
-def inspect_of(
-    s: ContainerSpec, p: Placement, replica: int = 1, *, dns_names: bool = False
-) -> dict[str, Any]:
+def inspect_of(s: ContainerSpec, p: Placement, replica: int = 1, *, dns_names: bool = False) -> dict[str, Any]:
     """What `docker inspect` reports for a replica created from create_body (as an engine would)."""
     fp = fingerprint(s, p)
     body = create_body(s, replica, p, fp)
@@ -455,36 +433,24 @@ def inspect_of(
             "ExposedPorts",
         )
     }
-    config["Env"] = ["PATH=/usr/local/bin:/usr/bin"] + config[
-        "Env"
-    ]  # the image's own env comes along
+    config["Env"] = ["PATH=/usr/local/bin:/usr/bin"] + config["Env"]  # the image's own env comes along
     config["Cmd"] = body.get("Cmd", ["nginx", "-g", "daemon off;"])
     config["Entrypoint"] = body.get("Entrypoint")
     host_config = copy.deepcopy(body["HostConfig"])
-    names = body["NetworkingConfig"]["EndpointsConfig"][p.network]["Aliases"] + [
-        "0123456789ab"
-    ]
-    network = (
-        {"DNSNames": [s.replica_name(replica)] + names, "Aliases": None}
-        if dns_names
-        else {"Aliases": names}
-    )
+    names = body["NetworkingConfig"]["EndpointsConfig"][p.network]["Aliases"] + ["0123456789ab"]
+    network = {"DNSNames": [s.replica_name(replica)] + names, "Aliases": None} if dns_names else {"Aliases": names}
     return {
         "Id": "0123456789ab" * 5,
         "Name": "/" + s.replica_name(replica),
         "Image": IMAGE_ID,
         "Config": config,
         "HostConfig": host_config,
-        "NetworkSettings": {
-            "Networks": {p.network: network, "bridge": {"Aliases": None}}
-        },
+        "NetworkSettings": {"Networks": {p.network: network, "bridge": {"Aliases": None}}},
         "State": {"Status": "running", "ExitCode": 0},
     }
 
 
-def drift_of(
-    inspect: dict, s: ContainerSpec, p: Placement, image_id: str = IMAGE_ID
-) -> Drift:
+def drift_of(inspect: dict, s: ContainerSpec, p: Placement, image_id: str = IMAGE_ID) -> Drift:
     return compare(inspect, s, p, fingerprint(s, p), image_id)
 
 
@@ -522,9 +488,7 @@ def test_compare_fingerprint_label_missing() -> None:
 def test_compare_image_id_differs() -> None:
     s, p = representative(), REPRESENTATIVE_PLACEMENT
     drift = drift_of(inspect_of(s, p), s, p, image_id=OTHER_IMAGE_ID)
-    assert drift.replace == [
-        "registry.example.com:5000/team/app:1.2 now resolves to another image"
-    ]
+    assert drift.replace == ["registry.example.com:5000/team/app:1.2 now resolves to another image"]
     assert drift.update == {}
 
 
@@ -533,9 +497,7 @@ def test_compare_cmd_entrypoint_env_tty_differ() -> None:
     inspect = inspect_of(s, p)
     inspect["Config"]["Cmd"] = ["other"]
     inspect["Config"]["Entrypoint"] = None
-    inspect["Config"]["Env"] = [
-        e for e in inspect["Config"]["Env"] if not e.startswith("DEBUG=")
-    ]
+    inspect["Config"]["Env"] = [e for e in inspect["Config"]["Env"] if not e.startswith("DEBUG=")]
     inspect["Config"]["Tty"] = True
     drift = drift_of(inspect, s, p)
     assert drift.replace == [
@@ -606,14 +568,10 @@ def test_compare_resource_removed_is_replace(field: str) -> None:
     s, p = representative(), REPRESENTATIVE_PLACEMENT
     inspect = inspect_of(s, p)
     params = copy.deepcopy(REPRESENTATIVE)
-    params["resources"] = (
-        {"memory": {"limit": "256Mi"}} if field == "NanoCpus" else {"cpu": {"limit": 1}}
-    )
+    params["resources"] = {"memory": {"limit": "256Mi"}} if field == "NanoCpus" else {"cpu": {"limit": 1}}
     desired = parse_spec(params)
     drift = compare(inspect, desired, p, fingerprint(desired, p), IMAGE_ID)
-    assert drift.replace == [
-        f"{field} limit removed (the engine cannot remove it in place)"
-    ]
+    assert drift.replace == [f"{field} limit removed (the engine cannot remove it in place)"]
     assert drift.update == {}
 
 
@@ -632,14 +590,10 @@ def test_compare_restart_max_change_is_update() -> None:
     s, p = representative(), REPRESENTATIVE_PLACEMENT
     inspect = inspect_of(s, p)
     inspect["HostConfig"]["RestartPolicy"]["MaximumRetryCount"] = 5
-    assert drift_of(inspect, s, p).update == {
-        "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}
-    }
+    assert drift_of(inspect, s, p).update == {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}}
 
 
-@pytest.mark.parametrize(
-    "reported", [{"Name": "", "MaximumRetryCount": 0}, {"Name": "no"}, None, {}]
-)
+@pytest.mark.parametrize("reported", [{"Name": "", "MaximumRetryCount": 0}, {"Name": "no"}, None, {}])
 def test_compare_restart_empty_name_means_no(reported: Any) -> None:
     s, p = spec(), placement()
     inspect = inspect_of(s, p)

@@ -60,9 +60,7 @@ def _serve_http(handler: type, context: ssl.SSLContext | None = None) -> Iterato
     server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
     if context is not None:
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server.server_address[1]
@@ -200,9 +198,7 @@ def endpoint(
     host_port: int | None = None,
     internal: bool = False,
 ) -> Endpoint:
-    return Endpoint(
-        "svc", 1, PortSpec(port, protocol, port, None, internal), host, host_port
-    )
+    return Endpoint("svc", 1, PortSpec(port, protocol, port, None, internal), host, host_port)
 
 
 # --- tcp probe ---------------------------------------------------------------------------------
@@ -301,12 +297,7 @@ def test_is_open_http_closed(closed_port: int) -> None:
 
 def test_is_open_udp_is_open_without_probing(closed_port: int) -> None:
     assert is_open(endpoint("udp", closed_port), LOOPBACK, True) is True
-    assert (
-        is_open(
-            endpoint("udp", closed_port, host=UNUSED_ADDRESS, host_port=9), None, False
-        )
-        is True
-    )
+    assert is_open(endpoint("udp", closed_port, host=UNUSED_ADDRESS, host_port=9), None, False) is True
 
 
 def test_is_open_unreachable_counts_as_open() -> None:
@@ -345,9 +336,7 @@ def test_probe_target() -> None:
         ("192.168.1.10", None, "192.168.1.10"),
     ],
 )
-def test_published_host(
-    publish_address: str, engine_host: str | None, expected: str
-) -> None:
+def test_published_host(publish_address: str, engine_host: str | None, expected: str) -> None:
     assert published_host(publish_address, engine_host) == expected
 
 
