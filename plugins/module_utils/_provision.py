@@ -214,9 +214,9 @@ class Provisioner:
             except EngineError as exc:
                 if "Conflict" not in str(exc) and "already in use" not in str(exc):
                     raise
-            self._settle_fill(name)
+            self._wait_for_fill(name)
 
-    def _settle_fill(self, name: str) -> bool:
+    def _wait_for_fill(self, name: str) -> bool:
         """Wait while another run fills the volume; True when a killed run left it half-filled (then it is gone)."""
         marker_name = name + FILL_SUFFIX
         deadline = time.monotonic() + FILL_WAIT_SECONDS
@@ -252,7 +252,7 @@ class Provisioner:
         """Whether the volume exists and holds all of its source."""
         if self.engine.volume(name) is None:
             return False
-        return volume.source is None or not self._settle_fill(name)
+        return volume.source is None or not self._wait_for_fill(name)
 
     def _volume_for(
         self, volume: VolumePlan, number: int, replica_name: str, recorded: dict[str, dict[str, str]]

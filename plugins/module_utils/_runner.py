@@ -217,7 +217,7 @@ class ContainerRun:
         An old replica set aside comes back when its replacement is missing or, for a replica that should run,
         does not run: a run that was killed before its replacement was ready must not cost the working one.
         When the replacement runs, the old one stays set aside until the replacement proves ready (see
-        _settle_set_aside).
+        _decide_set_aside).
         """
         for number, suffix, inspect in sorted(leftovers, key=lambda item: item[1] != PREVIOUS_SUFFIX):
             name = inspect["Name"].lstrip("/")
@@ -258,7 +258,7 @@ class ContainerRun:
             previous = self.engine.inspect(previous["Id"]) or previous
         primaries[number] = previous
 
-    def _settle_set_aside(self, plans: list[ReplicaPlan]) -> None:
+    def _decide_set_aside(self, plans: list[ReplicaPlan]) -> None:
         """An old replica set aside by an interrupted run goes once its replacement is ready, or else comes back.
 
         A replacement that this run changes or removes is not waited for: its old replica goes first, so that
@@ -633,7 +633,7 @@ class ContainerRun:
         diff = self._diff(plans, removals) if self.options.diff else None
         if self.options.check_mode:
             return self.result(diff)
-        self._settle_set_aside(plans)
+        self._decide_set_aside(plans)
         makes_containers = any(CREATE in p.actions or REPLACE in p.actions for p in plans)
         if makes_containers and self.engine.ensure_network(self.placement.network):
             self._note(f"created network {self.placement.network}")
