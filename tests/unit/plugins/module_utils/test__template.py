@@ -1197,6 +1197,15 @@ CLEAR_REASONS = re.compile(
 )
 
 
+def corpus_case_text(path: Path, name: str) -> tuple[str, str]:
+    """The file's text and the template to expand; a `module:` case gets a one-step template added."""
+    text = path.read_text(encoding="utf-8")
+    if not name.startswith("module:"):
+        return text, name
+    module = name.split(":", 1)[1]
+    return text + f"\ntemplates:\n  - id: corpus-check\n    run: [{json.dumps(module)}]\n", "corpus-check"
+
+
 def corpus_inputs(text: str) -> tuple[dict, dict]:
     names = re.findall(r"pt[.-](value|secret)\s+([A-Za-z0-9_.-]+)", text)
     values = {name: "3000" for kind, name in names if kind == "value"}
@@ -1207,11 +1216,7 @@ def corpus_inputs(text: str) -> tuple[dict, dict]:
 @pytest.mark.skipif(not corpus_files(), reason="the shared corpus (../shared or POLYTOPE_SHARED) is not available")
 @pytest.mark.parametrize(("path", "name"), corpus_cases())
 def test_corpus_template_plans_or_fails_clearly(path: Path, name: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    if name.startswith("module:"):
-        module = name.split(":", 1)[1]
-        text += f"\ntemplates:\n  - id: corpus-check\n    run: [{json.dumps(module)}]\n"
-        name = "corpus-check"
+    text, name = corpus_case_text(path, name)
     values, secrets = corpus_inputs(text)
     sentinels = list(secrets.values())
     try:
@@ -1236,10 +1241,7 @@ def test_corpus_template_plans_or_fails_clearly(path: Path, name: str) -> None:
 @pytest.mark.parametrize(("path", "name"), corpus_cases())
 def test_corpus_without_values_names_what_is_missing(path: Path, name: str) -> None:
     """With no values and no secrets, the errors are still clear and nothing else is raised."""
-    text = path.read_text(encoding="utf-8")
-    if name.startswith("module:"):
-        text += f"\ntemplates:\n  - id: corpus-check\n    run: [{json.dumps(name.split(':', 1)[1])}]\n"
-        name = "corpus-check"
+    text, name = corpus_case_text(path, name)
     try:
         expand(text, path.name, name)
     except TemplateError as exc:
@@ -1586,10 +1588,7 @@ class TestTeardown:
 @pytest.mark.parametrize(("path", "name"), corpus_cases())
 def test_corpus_teardown_needs_no_values(path: Path, name: str) -> None:
     """Teardown of every corpus template: a plan, or clear errors none of which is a missing value or secret."""
-    text = path.read_text(encoding="utf-8")
-    if name.startswith("module:"):
-        text += f"\ntemplates:\n  - id: corpus-check\n    run: [{json.dumps(name.split(':', 1)[1])}]\n"
-        name = "corpus-check"
+    text, name = corpus_case_text(path, name)
     values, secrets = corpus_inputs(text)
     try:
         plan = expand(text, path.name, name, teardown=True)
