@@ -25,6 +25,10 @@ class EngineError(Exception):
         self.lost = lost
 
 
+class NameTaken(EngineError):
+    """A container could not be created because its name is taken."""
+
+
 def _explain(exc: Exception) -> str:
     if isinstance(exc, APIError):
         explanation = getattr(exc, "explanation", None)
@@ -90,10 +94,15 @@ class Engine:
         return True
 
     def create(self, body: dict[str, Any], name: str) -> str:
+        """Create a container; NameTaken when a container of that name exists (names are created atomically)."""
         try:
             created = self._call(f"creating container {name}", self.client.create_container_from_config, body, name)
         except NotFound as exc:
             raise EngineError(f"creating container {name}: {_explain(exc)}") from exc
+        except EngineError as exc:
+            if "Conflict" in str(exc) or "already in use" in str(exc):
+                raise NameTaken(str(exc)) from exc.__cause__
+            raise
         return created["Id"]
 
     def start(self, container: str, name: str) -> None:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NameTaken
 from ansible_collections.polytope.core.plugins.module_utils._mapping import LABEL_MANAGED, MANAGED_BY
 
 LOCK_SUFFIX = ".lock"
@@ -94,9 +94,8 @@ class EngineLock:
                 self.container_id = self.engine.create(body, self.name)
                 self.waited = time.monotonic() - started
                 return
-            except EngineError as exc:
-                if "Conflict" not in str(exc) and "already in use" not in str(exc):
-                    raise
+            except NameTaken:
+                pass
             existing = self.engine.inspect(self.name)
             labels = ((existing or {}).get("Config") or {}).get("Labels") or {}
             if existing is not None and labels.get(LABEL_LOCK_FOR) != self.owner:

@@ -37,7 +37,7 @@ from ansible_collections.polytope.core.plugins.module_utils._datasets import (
     add_container_archive,
     write_placed,
 )
-from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NameTaken
 from ansible_collections.polytope.core.plugins.module_utils._lock import (
     LABEL_LOCK_EXPIRES,
     LABEL_LOCK_HOLDER,
@@ -211,10 +211,8 @@ class Provisioner:
         while True:
             try:
                 return self.engine.create(body, name + FILL_SUFFIX)
-            except EngineError as exc:
-                if "Conflict" not in str(exc) and "already in use" not in str(exc):
-                    raise
-            self._wait_for_fill(name)
+            except NameTaken:
+                self._wait_for_fill(name)
 
     def _wait_for_fill(self, name: str) -> bool:
         """Wait while another run fills the volume; True when a killed run left it half-filled (then it is gone)."""

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils import _provision
 from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
-from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
+from ansible_collections.polytope.core.plugins.module_utils._engine import NameTaken
 from ansible_collections.polytope.core.plugins.module_utils._mapping import datasets_label
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan, MountResolver
 from ansible_collections.polytope.core.plugins.module_utils._provision import (
@@ -276,7 +276,7 @@ class FillingEngine(FakeEngine):
 
     def create(self, body: dict[str, Any], name: str) -> str:
         if name in self.containers:
-            raise EngineError(f"creating container {name}: 409 Conflict: the name is already in use")
+            raise NameTaken(f"creating container {name}: 409 Conflict: the name is already in use")
         self.created.append(name)
         self.containers[name] = {"Id": name, "Name": f"/{name}", "Config": {"Labels": dict(body.get("Labels") or {})}}
         return name
