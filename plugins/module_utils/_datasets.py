@@ -30,6 +30,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional
 
+from ansible_collections.polytope.core.plugins.module_utils._processes import process_alive
+
 DEFAULT_STORE = "/var/lib/polytope/datasets"
 OUTCOMES = ("succeeded", "terminated", "failed")
 DIR_MODE = 0o700
@@ -44,16 +46,6 @@ _INCOMING_WRITER = re.compile(r"^\.incoming-([0-9]+)@([^@]*)@")
 
 def _incoming_prefix() -> str:
     return f"{INCOMING}{os.getpid()}@{socket.gethostname()}@"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DatasetError(Exception):
@@ -309,7 +301,7 @@ class DatasetStore:
         host = socket.gethostname()
         for name in os.listdir(directory):
             match = _INCOMING_WRITER.match(name)
-            if match is None or match.group(2) != host or _alive(int(match.group(1))):
+            if match is None or match.group(2) != host or process_alive(int(match.group(1))):
                 continue
             try:
                 os.unlink(os.path.join(directory, name))

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NameTaken
 from ansible_collections.polytope.core.plugins.module_utils._mapping import LABEL_MANAGED, MANAGED_BY
+from ansible_collections.polytope.core.plugins.module_utils._processes import process_alive
 
 LOCK_SUFFIX = ".lock"
 LABEL_LOCK_FOR = "polytope.lock-for"
@@ -72,7 +73,7 @@ def is_stale(labels: dict[str, str], now: float, me: Holder) -> bool:
     holder = Holder.parse(labels.get(LABEL_LOCK_HOLDER, ""))
     if holder is None:
         return True
-    return holder.host == me.host and holder.pid != me.pid and not os.path.exists(f"/proc/{holder.pid}")
+    return holder.host == me.host and holder.pid != me.pid and not process_alive(holder.pid)
 
 
 class EngineLock:

@@ -1,0 +1,19 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import os
+
+from ansible_collections.polytope.core.plugins.module_utils._processes import process_alive
+
+
+def test_this_process_is_alive() -> None:
+    assert process_alive(os.getpid())
+
+
+def test_a_process_of_another_user_counts_as_alive() -> None:
+    assert process_alive(1)
+
+
+def test_a_pid_above_linux_largest_is_not() -> None:
+    assert not process_alive(2**22 + 13)
