@@ -180,10 +180,11 @@ class ActionModule(ActionBase):
         # An async job outlives this method: the archives it reads stay in the temporary directory, which
         # Ansible's async wrapper removes when the job ends.
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
-        if target_is_controller(getattr(self._connection, "transport", None)) and self._may_run_in_process():
+        on_controller = target_is_controller(getattr(self._connection, "transport", None))
+        if on_controller and self._may_run_in_process():
             result.update(run_in_process(module_args, bool(self._task.check_mode), bool(self._task.diff)))
             return result
-        if target_is_controller(getattr(self._connection, "transport", None)) or not module_args.get("mounts"):
+        if on_controller or not module_args.get("mounts"):
             result.update(self._run_module(module_args, task_vars, wrap_async))
             return result
 
