@@ -224,7 +224,7 @@ class ContainerRun:
             if suffix == PREVIOUS_SUFFIX and number > 0 and self._replacement_failed(primaries.get(number)):
                 self._restore(number, inspect, primaries)
                 continue
-            if suffix == PREVIOUS_SUFFIX and number > 0 and self.options.state in ("started", "restarted"):
+            if suffix == PREVIOUS_SUFFIX and number > 0 and self.runs_replicas:
                 self.set_aside[number] = inspect
                 self._note(
                     f"{name}: left by an interrupted run, removed once {self.spec.replica_name(number)} is ready"
@@ -238,7 +238,7 @@ class ContainerRun:
     def _replacement_failed(self, replacement: Optional[dict[str, Any]]) -> bool:
         if replacement is None:
             return True
-        return self.options.state in ("started", "restarted") and not (replacement.get("State") or {}).get("Running")
+        return self.runs_replicas and not (replacement.get("State") or {}).get("Running")
 
     def _restore(self, number: int, previous: dict[str, Any], primaries: dict[int, dict[str, Any]]) -> None:
         target = self.spec.replica_name(number)
@@ -253,7 +253,7 @@ class ContainerRun:
         if not self.options.check_mode:
             self.engine.rename(previous["Id"], target)
             runs = (previous.get("State") or {}).get("Running")
-            if not runs and self.options.state in ("started", "restarted"):
+            if not runs and self.runs_replicas:
                 self._start(number, previous["Id"], target)
             previous = self.engine.inspect(previous["Id"]) or previous
         primaries[number] = previous
@@ -361,7 +361,7 @@ class ContainerRun:
             not port.internal for service in self.spec.services for port in service.ports
         )
         volumes = any(mount.type == "volume" for mount in self.spec.mounts)
-        return old.running and self.options.state in ("started", "restarted") and not fixed_ports and not volumes
+        return old.running and self.runs_replicas and not fixed_ports and not volumes
 
     def _replace(self, plan: ReplicaPlan) -> None:
         """Rolling replacement of one replica; on failure the old container is put back as it was."""
@@ -557,6 +557,11 @@ class ContainerRun:
 
     # -- the run -----------------------------------------------------------------------------------------
     @property
+    def runs_replicas(self) -> bool:
+        """Whether the state wants every replica running (as opposed to a job, stopped or gone)."""
+        return self.options.state in ("started", "restarted")
+
+    @property
     def stops_existing_only(self) -> bool:
         """``stopped`` without an image: only the identity is known, so the replicas that exist are stopped."""
         return self.options.state == "stopped" and self.spec.image is None
@@ -653,7 +658,7 @@ class ContainerRun:
                 self.started_here[plan.replica] = time.monotonic()
                 self._refresh(plan.replica, self.current[plan.replica]["Id"])
                 self.wait_ready([plan.replica])
-        if state in ("started", "restarted") and plans:
+        if self.runs_replicas and plans:
             self.wait_ready([plan.replica for plan in plans])
         self.finish_retiring()
         if state == "completed":
