@@ -124,7 +124,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.polytope.core.plugins.module_utils._template import TemplateError, expand, masked
+from ansible_collections.polytope.core.plugins.module_utils._language import TemplateError, expand, masked
 
 
 class LookupModule(LookupBase):

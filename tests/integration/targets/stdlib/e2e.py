@@ -31,7 +31,7 @@ import time
 import urllib.request
 import zipfile
 
-from ansible_collections.polytope.core.plugins.module_utils import _template
+from ansible_collections.polytope.core.plugins.module_utils import _language
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = "stdlib-e2e"
@@ -88,7 +88,7 @@ def prepare(work: str) -> None:
 def check_plan(work: str) -> None:
     with open(os.path.join(work, "polytope.yml")) as handle:
         text = handle.read()
-    plan = _template.expand(text, "polytope.yml", TEMPLATE, secrets={"pg-password": SECRET}, project=PROJECT)
+    plan = _language.expand(text, "polytope.yml", TEMPLATE, secrets={"pg-password": SECRET}, project=PROJECT)
     steps = {step["step"]: step for step in plan["steps"]}
     assert [step["step"] for step in plan["steps"]] == ["python-pip-image", "pg-standin-image", "web", "db"]
     assert steps["python-pip-image"]["kind"] == "build_image"

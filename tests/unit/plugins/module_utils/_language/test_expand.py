@@ -15,11 +15,14 @@ from typing import Any, Optional
 
 import pytest
 
-from ansible_collections.polytope.core.plugins.module_utils import _template as template_module
-from ansible_collections.polytope.core.plugins.module_utils._template import (
+from ansible_collections.polytope.core.plugins.filter.template_services import service_lines, unopened_services
+from ansible_collections.polytope.core.plugins.module_utils._language import expansion as language_expand
+from ansible_collections.polytope.core.plugins.module_utils._language import types as language_types
+from ansible_collections.polytope.core.plugins.module_utils._language import values as language_values
+from ansible_collections.polytope.core.plugins.module_utils._language import (
+    mask_secrets,
     MASK,
     TemplateError,
-    conform,
     describe_file,
     expand,
     load_yaml12,
@@ -189,7 +192,7 @@ class TestTypes:
         ],
     )
     def test_accepts_and_normalises(self, value: Any, type_: Any, expected: Any) -> None:
-        assert conform(value, type_) == expected
+        assert language_types.conform(value, type_) == expected
 
     @pytest.mark.parametrize(
         ("value", "type_", "message"),
@@ -222,8 +225,8 @@ class TestTypes:
         ],
     )
     def test_rejects_with_a_clear_message(self, value: Any, type_: Any, message: str) -> None:
-        with pytest.raises(template_module._Mismatch) as caught:
-            conform(value, type_)
+        with pytest.raises(language_types._Mismatch) as caught:
+            language_types.conform(value, type_)
         assert message in caught.value.message
 
     @pytest.mark.parametrize(
@@ -238,8 +241,8 @@ class TestTypes:
         ],
     )
     def test_bad_declarations(self, type_: Any, message: str) -> None:
-        with pytest.raises(template_module._BadType, match=re.escape(message)):
-            template_module.validate_type(type_)
+        with pytest.raises(language_types._BadType, match=re.escape(message)):
+            language_types.validate_type(type_)
 
     def test_service_spec_port_and_range(self) -> None:
         spec = {
@@ -249,7 +252,7 @@ class TestTypes:
                 {"range": "8000-8010", "protocol": "tcp", "expose-as": "9000-9010"},
             ],
         }
-        assert conform(spec, "service-spec") == {
+        assert language_types.conform(spec, "service-spec") == {
             "id": "web",
             "ports": [
                 {"port": 80, "protocol": "http", "expose-as": 8080, "label": "ui", "internal": False},
@@ -271,7 +274,7 @@ class TestTypes:
         ],
     )
     def test_every_mount_source(self, source: dict) -> None:
-        assert conform(source, "mount-source") == source
+        assert language_types.conform(source, "mount-source") == source
 
 
 # ------------------------------------------------------------------------------------------------
@@ -968,8 +971,8 @@ def install_library(monkeypatch: pytest.MonkeyPatch, library: Optional[types.Mod
     else:
         monkeypatch.setattr(package, "_stdlib", library, raising=False)
         monkeypatch.setitem(sys.modules, STDLIB_MODULE, library)
-    template_module._reset_library_cache()
-    monkeypatch.setattr(template_module, "_LIBRARY", None)
+    language_expand._reset_library_cache()
+    monkeypatch.setattr(language_expand, "_LIBRARY", None)
 
 
 def fake_library() -> types.ModuleType:
@@ -1031,7 +1034,7 @@ class TestStandardLibrary:
     @pytest.fixture(autouse=True)
     def _restore(self) -> Any:
         yield
-        template_module._reset_library_cache()
+        language_expand._reset_library_cache()
 
     def test_library_module_chain(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, fake_library())
@@ -1125,7 +1128,7 @@ class TestStandardLibrary:
 
     def test_the_real_library_if_present(self) -> None:
         pytest.importorskip(STDLIB_MODULE)
-        template_module._reset_library_cache()
+        language_expand._reset_library_cache()
         plan = plan_of(
             "modules:\n  - {id: api, module: polytope/python, args: {code: {type: host, path: ./api}, cmd: ./bin/run}}\n"
             "templates:\n  - {id: tpl, run: [api]}\n"
@@ -1283,7 +1286,7 @@ def test_service_lines_group_replicas_and_ports() -> None:
         {"project": "demo", "step": "db", "id": "db", "protocol": "tcp", "host": "127.0.0.1", "host_port": 5432},
         {"project": "demo", "step": "cache", "id": "cache", "internal": True},
     ]
-    assert template_module.service_lines(services) == [
+    assert service_lines(services) == [
         "demo/web: web http://localhost:8080/ http://localhost:32768/",
         "demo/db: db tcp://127.0.0.1:5432",
         "demo/cache: cache (internal, not published)",
@@ -1303,7 +1306,7 @@ def test_unopened_services_are_those_of_started_steps_that_ran() -> None:
     ]
     outcomes = {"web": "succeeded", "job": "succeeded", "later": "skipped"}
     services = [{"project": "demo", "step": "web", "id": "web"}, {"project": "other", "step": "web", "id": "admin"}]
-    assert template_module.unopened_services(steps, outcomes, services, "demo") == ["demo/web: admin"]
+    assert unopened_services(steps, outcomes, services, "demo") == ["demo/web: admin"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1377,7 +1380,7 @@ class TestTeardown:
             "expose_as": 8080,
         }
         for value in (args["env"][0]["value"], args["services"][0]["ports"][0]["port"]):
-            assert isinstance(value, str) and not isinstance(value, template_module._Missing)
+            assert isinstance(value, str) and not isinstance(value, language_values._Missing)
 
     def test_a_step_that_carries_a_missing_secret_is_still_secret(self) -> None:
         plan = plan_of(TEARDOWN_FILE, teardown=True)
@@ -1555,7 +1558,7 @@ class TestTeardown:
             assert identities(plan) == [("api", "api", "container", "tpl")]
             assert step(plan, "api")["missing"] == ["pt.secret c", "pt.value code"]
         finally:
-            template_module._reset_library_cache()
+            language_expand._reset_library_cache()
 
     def test_a_library_module_that_cannot_build_without_a_value(self, monkeypatch: pytest.MonkeyPatch) -> None:
         library = fake_library()
@@ -1578,7 +1581,7 @@ class TestTeardown:
                 teardown=True,
             )
         finally:
-            template_module._reset_library_cache()
+            language_expand._reset_library_cache()
         assert problem.endswith(
             "cannot build its arguments without pt.value cmd, which was not given; pass it for the teardown too"
         )
@@ -1621,7 +1624,7 @@ class TestMaskSecrets:
             "logs": ["token is s3cr3t-x", "dsn postgres://me:pw-1@db", "failing now"],
             "invocation": {"module_args": {"cmd": "run --token=s3cr3t-x", "env": {"PW": "pw-1"}}},
         }
-        shown = template_module.mask_secrets(result, {"token": "s3cr3t-x", "pw": "pw-1", "unused": None})
+        shown = mask_secrets(result, {"token": "s3cr3t-x", "pw": "pw-1", "unused": None})
         assert shown == {
             "msg": "The container exited with a nonzero exit code.",
             "exit_code": 7,
@@ -1632,14 +1635,14 @@ class TestMaskSecrets:
         assert result["logs"][0] == "token is s3cr3t-x"  # a copy
 
     def test_longer_secrets_first_and_keys(self) -> None:
-        shown = template_module.mask_secrets({"abc-key": "abcdef and abc"}, ["abc", "abcdef"])
+        shown = mask_secrets({"abc-key": "abcdef and abc"}, ["abc", "abcdef"])
         assert shown == {"********-key": "******** and ********"}
 
     def test_scalars_empty_and_non_string_secrets(self) -> None:
-        assert template_module.mask_secrets({"code": 3, "ok": True, "text": "port 4242"}, {"p": 4242, "e": ""}) == {
+        assert mask_secrets({"code": 3, "ok": True, "text": "port 4242"}, {"p": 4242, "e": ""}) == {
             "code": 3,
             "ok": True,
             "text": "port ********",
         }
-        assert template_module.mask_secrets("nothing", {}) == "nothing"
-        assert template_module.mask_secrets("x", None) == "x"
+        assert mask_secrets("nothing", {}) == "nothing"
+        assert mask_secrets("x", None) == "x"

@@ -1,0 +1,699 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Expansion of modules, templates and tools into raw steps (the plan is made in :mod:`order`)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
+from ansible_collections.polytope.core.plugins.module_utils._language.order import _Planning
+from ansible_collections.polytope.core.plugins.module_utils._language.steps import (
+    BUILD_IMAGE,
+    CONTAINER,
+    KIND_BUILD_IMAGE,
+    KIND_CONTAINER,
+    AFTER_CONDITIONS,
+    _RawStep,
+    _Resolved,
+)
+from ansible_collections.polytope.core.plugins.module_utils._language.types import (
+    _BUILD_IMAGE_PARAMS,
+    _BadType,
+    _CONTAINER_PARAMS,
+    _Mismatch,
+    _Param,
+    _at,
+    _is_optional,
+    conform,
+    validate_type,
+)
+from ansible_collections.polytope.core.plugins.module_utils._language.values import (
+    BROKEN,
+    _Missing,
+    _canonical,
+    _contains_broken,
+    _find_key,
+    _missing,
+    _missing_refs,
+    _render_interpolated,
+    _show,
+    _type_text,
+    _user_text,
+    _value_kind,
+)
+
+_CODE_LANGUAGES = {"clj": "Clojure", "js": "JavaScript", "py": "Python"}
+
+# Whole-value references: the bare form (``pt.param x``) and the older one (``#pt-param x``).
+_NAME = r"[A-Za-z0-9_.-]+"
+_BARE_REF_RE = re.compile(rf"^\s*pt\.(param|value|secret)\s+({_NAME})\s*$")
+_HASH_REF_RE = re.compile(rf"^\s*#pt-(param|value|secret)\s+({_NAME})\s*$")
+_CODE_RE = re.compile(r"^\s*#pt-(clj|js|py)\b")
+_OTHER_HASH_RE = re.compile(r"^\s*#pt-([A-Za-z0-9_-]*)")
+_OTHER_BARE_RE = re.compile(rf"^\s*pt\.([a-z]+)\s+({_NAME})\s*$")
+# Interpolation inside a string; shell's ``${VAR}`` and JSON-pointer ``${/id}`` never match.
+_INTERPOLATION_RE = re.compile(rf"\{{\s*pt\.(param|value|secret)\s+({_NAME})\s*\}}")
+
+
+_MODULE_KEYS = ("id", "module", "params", "args", "info", "name", "default?")
+_TEMPLATE_KEYS = ("id", "params", "run", "info", "name", "default?")
+_STEP_KEYS = (
+    "module",
+    "template",
+    "id",
+    "args",
+    "info",
+    "run-when",
+    "run_when",
+    "after",
+    "after-condition",
+    "after_condition",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Standard library hook
+
+
+class _Library:
+    """Polytope's standard library, when the collection has it (plugins/module_utils/_stdlib.py).
+
+    Imported on first use and guarded, so expansion works (every library reference is then "not
+    available") while that module does not exist yet or fails to load.
+    """
+
+    def __init__(self) -> None:
+        self.module: Any = None
+        self.load_problem: Optional[str] = None
+        try:
+            from ansible_collections.polytope.core.plugins.module_utils import _stdlib
+        except ImportError as exc:
+            if not (getattr(exc, "name", None) or "").endswith("_stdlib"):
+                self.load_problem = f"the standard library failed to load: {exc}"
+        except Exception as exc:  # a broken library must read as a problem, never as a traceback
+            self.load_problem = f"the standard library failed to load: {type(exc).__name__}: {exc}"
+        else:
+            self.module = _stdlib
+
+    def unavailable_reason(self, ref: str) -> Optional[str]:
+        if self.module is None:
+            return None
+        reason_of = getattr(self.module, "unavailable_reason", None)
+        if callable(reason_of):
+            return reason_of(ref)
+        return (getattr(self.module, "UNAVAILABLE", None) or {}).get(ref)
+
+    def lookup(self, ref: str) -> Any:
+        """The library module for ``ref`` or None; raises what the library raises."""
+        if self.module is None or self.unavailable_reason(ref) is not None:
+            return None
+        return self.module.lookup(ref)
+
+    def unresolvable(self, ref: str, used_by: str) -> str:
+        reason = self.unavailable_reason(ref)
+        if reason is not None:
+            return (
+                f"module {ref!r}{used_by}: Polytope standard library module not available: {reason} "
+                f"(to run it anyway, define a module with id {ref!r} in the file)"
+            )
+        why = f" ({self.load_problem})" if self.load_problem else ""
+        return f"module {ref!r}{used_by}: Polytope standard library module not available in this collection{why}"
+
+
+_LIBRARY: Optional[_Library] = None
+
+
+def _library() -> _Library:
+    global _LIBRARY
+    if _LIBRARY is None:
+        _LIBRARY = _Library()
+    return _LIBRARY
+
+
+def _reset_library_cache() -> None:
+    """For tests that install a stand-in standard library."""
+    global _LIBRARY
+    _LIBRARY = None
+
+
+def _library_error_text(exc: Exception) -> str:
+    # The library's own error (StdlibError) is written for users; anything else is a bug: name it.
+    return str(exc) if type(exc).__name__ == "StdlibError" else f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------------------------
+# Expansion
+
+
+@dataclass
+class _Scope:
+    """Where ``pt.param`` names are looked up: a module's or a template's bound parameters."""
+
+    owner: str
+    params: dict[str, Any]
+
+    def find(self, name: str) -> Optional[str]:
+        if name in self.params:
+            return name
+        for declared in self.params:
+            if _canonical(declared) == _canonical(name):
+                return declared
+        return None
+
+
+class _Frame:
+    """Names where a problem is (template, step, module) while the expander is inside it."""
+
+    def __init__(self, frames: list[str], label: str) -> None:
+        self.frames = frames
+        self.label = label
+
+    def __enter__(self) -> None:
+        self.frames.append(self.label)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.frames.pop()
+
+
+class _Expander(_Planning):
+    def __init__(
+        self,
+        document: dict,
+        file_name: str,
+        values: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        teardown: bool = False,
+    ) -> None:
+        self.file_name = file_name
+        # Teardown: a value or secret that is not given becomes a placeholder, not a problem.
+        self.teardown = teardown
+        self.document = document
+        self.values = dict(values)
+        self.secrets = {key: _user_text(value) for key, value in secrets.items()}
+        self.problems: list[str] = []
+        self.frames: list[str] = []
+        self.referenced_secrets: set[str] = set()
+        self.step_uses_secret = False
+        self.modules = self._index("modules")
+        self.templates = self._index("templates")
+
+    # ---- reporting
+
+    def problem(self, message: str) -> None:
+        text = ", ".join(self.frames + [message])
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def frame(self, label: str) -> _Frame:
+        return _Frame(self.frames, label)
+
+    # ---- reading the document
+
+    def _index(self, section: str) -> dict[str, dict]:
+        entries = self.document.get(section)
+        index: dict[str, dict] = {}
+        if entries is None:
+            return index
+        if not isinstance(entries, list):
+            self.problem(f"'{section}:' must be a list, got {_value_kind(entries)}")
+            return index
+        for position, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                self.problem(f"{section}[{position}] has no string 'id'")
+                continue
+            if entry["id"] in index:
+                self.problem(f"{section[:-1]} id {entry['id']!r} is defined twice")
+                continue
+            index[entry["id"]] = entry
+        return index
+
+    def declarations(self, raw: Any, owner: str) -> Optional[tuple[_Param, ...]]:
+        """A module's or template's ``params:`` list (null means none); None when unusable."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.problem(f"{owner}: 'params:' must be a list of {{id, type}}, got {_value_kind(raw)}")
+            return None
+        result: list[_Param] = []
+        seen: set[str] = set()
+        usable = True
+        for position, declaration in enumerate(raw):
+            if not isinstance(declaration, dict) or not isinstance(declaration.get("id"), str):
+                self.problem(f"{owner}: params[{position}] has no string 'id'")
+                usable = False
+                continue
+            param_id = declaration["id"]
+            if _canonical(param_id) in seen:
+                self.problem(f"{owner}: param {param_id!r} is declared twice")
+                usable = False
+                continue
+            seen.add(_canonical(param_id))
+            if "type" not in declaration:
+                self.problem(f"{owner}: param {param_id!r} has no type")
+                usable = False
+                continue
+            try:
+                validate_type(declaration["type"])
+            except _BadType as exc:
+                self.problem(f"{owner}: param {param_id!r}: {exc}")
+                usable = False
+                continue
+            result.append(_Param(param_id, declaration["type"]))
+        return tuple(result) if usable else None
+
+    # ---- values
+
+    def reference(self, kind: str, name: str, scope: _Scope, spelling: str) -> Any:
+        if kind == "param":
+            declared = scope.find(name)
+            if declared is None:
+                known = ", ".join(scope.params) or "none"
+                self.problem(f"{spelling} names undeclared param {name!r} of {scope.owner} (declared: {known})")
+                return BROKEN
+            return copy.deepcopy(scope.params[declared])
+        source = self.values if kind == "value" else self.secrets
+        key = _find_key(source, name)
+        if key is None and self.teardown:
+            if kind == "secret":
+                self.step_uses_secret = True
+            return _missing(kind, name)
+        if key is None:
+            self.problem(f"{spelling}: no {kind} {name!r} was given (pass it in template_{kind}s)")
+            return BROKEN
+        if kind == "secret":
+            self.step_uses_secret = True
+            text = source[key]
+            if isinstance(text, str) and text:
+                self.referenced_secrets.add(text)
+            return copy.deepcopy(text)
+        return copy.deepcopy(_user_text(source[key]))
+
+    def evaluate(self, value: Any, scope: _Scope, path: str) -> Any:
+        """Replace every reference in an ``args`` value; problems are reported, not raised."""
+        if isinstance(value, dict):
+            return {key: self.evaluate(item, scope, _at(path, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.evaluate(item, scope, _at(path, index)) for index, item in enumerate(value)]
+        if not isinstance(value, str):
+            return value
+        where = f"argument {path!r}" if path else "argument"
+        code = _CODE_RE.match(value)
+        if code:
+            language = code.group(1)
+            self.problem(
+                f"{where}: a #pt-{language} code string ({_CODE_LANGUAGES[language]}) is not evaluated by "
+                f"this collection; write the value out (or use pt.param / pt.value)"
+            )
+            return BROKEN
+        whole = _BARE_REF_RE.match(value) or _HASH_REF_RE.match(value)
+        if whole:
+            return self.reference(whole.group(1), whole.group(2), scope, f"{where}: {value.strip()}")
+        other = _OTHER_HASH_RE.match(value)
+        if other:
+            self.problem(f"{where}: unknown directive '#pt-{other.group(1)}' (known: #pt-param, #pt-value, #pt-secret)")
+            return BROKEN
+        other_bare = _OTHER_BARE_RE.match(value)
+        if other_bare:
+            self.problem(
+                f"{where}: unknown reference 'pt.{other_bare.group(1)}' (known: pt.param, pt.value, pt.secret)"
+            )
+            return BROKEN
+        if "pt." not in value:
+            return value
+        broken = False
+        missing = False
+
+        def substitute(match: re.Match[str]) -> str:
+            nonlocal broken, missing
+            spelling = f"{where}: {{pt.{match.group(1)} {match.group(2)}}}"
+            resolved = self.reference(match.group(1), match.group(2), scope, spelling)
+            if _contains_broken(resolved):
+                broken = True
+                return ""
+            if self.teardown and _missing_refs(resolved):
+                missing = True
+            return _render_interpolated(resolved)
+
+        text = _INTERPOLATION_RE.sub(substitute, value)
+        if broken:
+            return BROKEN
+        # A string built from a placeholder is one too: its real value is unknown as a whole.
+        return _Missing(text) if missing else text
+
+    # ---- binding arguments to parameters
+
+    def bind(self, params: tuple[_Param, ...], args: dict, owner: str, supplied_only: bool = False) -> dict:
+        """Check a call's arguments against the callee's params: unknown names, types, defaults."""
+        by_canonical = {_canonical(param.id): param for param in params}
+        given: dict[str, Any] = {}
+        for key, value in args.items():
+            param = by_canonical.get(_canonical(key))
+            if param is None:
+                known = ", ".join(param.id for param in params) or "none"
+                self.problem(f"argument {str(key)!r}: {owner} has no param {str(key)!r} (declared: {known})")
+                continue
+            if param.id in given:
+                self.problem(f"argument {str(key)!r}: given twice for {owner} (with - and _)")
+                continue
+            given[param.id] = value
+        bound: dict[str, Any] = {}
+        for param in params:
+            value = given.get(param.id)
+            if _contains_broken(value):
+                bound[param.id] = BROKEN
+                continue
+            if supplied_only and value is None and _is_optional(param.type):
+                continue  # the primitive's own defaults apply; the plan shows only what was given
+            if value is None and not _is_optional(param.type):
+                self.problem(
+                    f"argument {param.id!r}: {owner} requires it ({_type_text(param.type)}) and it is not given"
+                )
+                bound[param.id] = BROKEN
+                continue
+            try:
+                bound[param.id] = conform(value, param.type, param.id)
+            except _Mismatch as exc:
+                self.problem(f"argument {exc.path!r} of {owner}: {exc.message}")
+                bound[param.id] = BROKEN
+            except _BadType as exc:
+                self.problem(f"param {param.id!r} of {owner}: {exc}")
+                bound[param.id] = BROKEN
+        return bound
+
+    # ---- modules
+
+    def call(self, ref: Any, args: dict, chain: list[str]) -> Optional[_Resolved]:
+        """Resolve ``ref`` called with ``args`` down to a primitive; None when it cannot be."""
+        if not isinstance(ref, str) or not ref:
+            self.problem(f"module reference must be a string, got {_show(ref)}")
+            return None
+        if ref in chain:
+            self.problem(f"reference cycle: {' -> '.join(chain + [ref])}")
+            return None
+        chain = chain + [ref]
+        called_from = f" (from {chain[-2]!r})" if len(chain) > 1 else ""
+        if ref in self.modules:
+            return self.call_user_module(ref, args, chain)
+        if ref == CONTAINER:
+            with self.frame(f"module {CONTAINER!r}{called_from}"):
+                bound = self.bind(_CONTAINER_PARAMS, args, f"module {CONTAINER!r}", supplied_only=True)
+            return _Resolved(KIND_CONTAINER, chain, rename_card_keys(bound))
+        if ref == BUILD_IMAGE:
+            with self.frame(f"module {BUILD_IMAGE!r}{called_from}"):
+                bound = self.bind(_BUILD_IMAGE_PARAMS, args, f"module {BUILD_IMAGE!r}")
+                build_args = self.build_image_args(bound)
+            return _Resolved(KIND_BUILD_IMAGE, chain, build_args, runs_to_completion=True)
+        return self.call_library_module(ref, args, chain)
+
+    def call_user_module(self, ref: str, args: dict, chain: list[str]) -> Optional[_Resolved]:
+        module = self.modules[ref]
+        owner = f"module {ref!r}"
+        with self.frame(owner):
+            if "code" in module and "module" not in module:
+                code = _CODE_RE.match(module["code"]) if isinstance(module["code"], str) else None
+                language = _CODE_LANGUAGES[code.group(1)] if code else "code"
+                self.problem(f"it is defined by {language} code ('code:'), which this collection does not evaluate")
+                return None
+            unknown_keys = sorted(str(key) for key in module if key not in _MODULE_KEYS)
+            if unknown_keys:
+                self.problem(f"unknown key(s) {', '.join(map(repr, unknown_keys))} in the module definition")
+            base = module.get("module")
+            if not isinstance(base, str) or not base:
+                self.problem("it has no 'module:' (the module it is built on)")
+                return None
+            params = self.declarations(module.get("params"), owner)
+            module_args = module.get("args")
+            if module_args is None:
+                module_args = {}
+            if not isinstance(module_args, dict):
+                self.problem(f"'args:' must be a mapping, got {_value_kind(module_args)}")
+                return None
+            if params is None:
+                return None
+            bound = self.bind(params, args, owner)
+            evaluated = self.evaluate(module_args, _Scope(owner, bound), "")
+        return self.call(base, evaluated, chain)
+
+    def call_library_module(self, ref: str, args: dict, chain: list[str]) -> Optional[_Resolved]:
+        library = _library()
+        owner = f"module {ref!r}"
+        used_by = f" (used by {chain[-2]!r})" if len(chain) > 1 else ""
+        try:
+            entry = library.lookup(ref)
+        except Exception as exc:
+            self.problem(f"{owner}{used_by}: the standard library failed to look it up: {_library_error_text(exc)}")
+            return None
+        if entry is None:
+            if ref.startswith("polytope/") or library.unavailable_reason(ref) is not None:
+                self.problem(library.unresolvable(ref, used_by))
+            elif "/" in ref:
+                self.problem(
+                    f"module {ref!r}{used_by} belongs to another project ({ref.split('/', 1)[0]}); only modules "
+                    f"defined in this file, {CONTAINER!r}, {BUILD_IMAGE!r} and the standard library resolve"
+                )
+            else:
+                hint = f"; {ref!r} is a template: write {{template: {ref}}}" if ref in self.templates else ""
+                self.problem(f"unknown module {ref!r}{used_by}: not defined in this file{hint}")
+            return None
+        with self.frame(owner + (f" (from {chain[-2]!r})" if len(chain) > 1 else "")):
+            params = self.declarations(list(getattr(entry, "params", ()) or ()), owner)
+            if params is None:
+                return None
+            bound = self.bind(params, args, owner)
+            if any(value is BROKEN for value in bound.values()):
+                return None
+            try:
+                base_args = entry.build(copy.deepcopy(bound))
+            except Exception as exc:
+                not_given = _missing_refs(bound) if self.teardown else []
+                if not_given:
+                    self.problem(
+                        f"cannot build its arguments without {', '.join(not_given)}, which "
+                        f"{'was' if len(not_given) == 1 else 'were'} not given; pass "
+                        f"{'it' if len(not_given) == 1 else 'them'} for the teardown too"
+                    )
+                else:
+                    self.problem(f"cannot build its arguments: {_library_error_text(exc)}")
+                return None
+            if not isinstance(base_args, dict):
+                self.problem(f"the standard library built {_value_kind(base_args)} instead of arguments")
+                return None
+        resolved = self.call(entry.base, base_args, chain)
+        if resolved is not None and getattr(entry, "runs_to_completion", False):
+            resolved.runs_to_completion = True
+        return resolved
+
+    def build_image_args(self, bound: dict) -> dict:
+        """polytope/build-image: one build context (a host or own-repo path at /) and its tags."""
+        args: dict[str, Any] = {
+            key: bound[key] for key in ("tags", "dockerfile", "labels", "target") if bound.get(key) is not None
+        }
+        sources = bound.get("sources")
+        if isinstance(sources, list) and not _missing_refs(sources):
+            contexts = [
+                entry["source"].get("path") or "."
+                for entry in sources
+                if entry.get("path") == "/"
+                and entry["source"].get("type") in ("host", "repo")
+                and not entry["source"].get("repo")
+            ]
+            if len(sources) != 1 or len(contexts) != 1:
+                self.problem(
+                    "argument 'sources': only one source, a host path (or the project's own repo) at '/', "
+                    "is supported as the build context"
+                )
+            else:
+                args["context"] = contexts[0]
+        if isinstance(args.get("tags"), list) and not args["tags"]:
+            self.problem("argument 'tags': at least one tag is needed")
+        return args
+
+    # ---- templates
+
+    def expand_template(self, template_id: str, args: dict, chain: list[str]) -> list[_RawStep]:
+        if template_id in chain:
+            self.problem(f"reference cycle: {' -> '.join(chain + [template_id])}")
+            return []
+        template = self.templates.get(template_id)
+        if template is None:
+            self.problem(self.unknown_template(template_id))
+            return []
+        chain = chain + [template_id]
+        owner = f"template {template_id!r}"
+        steps: list[_RawStep] = []
+        with self.frame(owner):
+            unknown_keys = sorted(str(key) for key in template if key not in _TEMPLATE_KEYS)
+            if unknown_keys:
+                self.problem(f"unknown key(s) {', '.join(map(repr, unknown_keys))} in the template definition")
+            params = self.declarations(template.get("params"), owner)
+            if params is None:
+                return []
+            bound = self.bind(params, args, owner)
+            scope = _Scope(owner, bound)
+            run = template.get("run")
+            if not isinstance(run, list) or not run:
+                self.problem("'run:' must be a non-empty list of steps")
+                return []
+            for position, item in enumerate(run):
+                steps.extend(self.expand_step(item, position, scope, chain))
+        return steps
+
+    def unknown_template(self, template_id: str) -> str:
+        known = ", ".join(self.templates) or "none"
+        message = f"unknown template {template_id!r} (templates in this file: {known})"
+        if "tools" in self.document:
+            tools = self.document.get("tools")
+            named = isinstance(tools, dict) and template_id in tools
+            message = (
+                f"{'tool' if named else 'template'} {template_id!r}: this file uses the newer 'tools:' format, "
+                f"which this collection does not support (it reads 'modules:' and 'templates:')"
+            )
+        if "include" in self.document:
+            message += "; the file also includes other files ('include:'), which this collection does not read"
+        return message
+
+    def expand_step(self, item: Any, position: int, scope: _Scope, chain: list[str]) -> list[_RawStep]:
+        if isinstance(item, str):
+            return [self.module_step(item, item, {}, None, f"run[{position}]", scope)]
+        if not isinstance(item, dict):
+            self.problem(f"run[{position}]: a step is a module id or a mapping, got {_value_kind(item)}")
+            return []
+        if "tool" in item:
+            self.problem(f"run[{position}]: 'tool:' steps belong to the 'tools:' format, which is not supported")
+            return []
+        unknown_keys = sorted(str(key) for key in item if key not in _STEP_KEYS)
+        if unknown_keys:
+            self.problem(f"run[{position}]: unknown step key(s) {', '.join(map(repr, unknown_keys))}")
+        run_when = self.run_when(item, f"run[{position}]")
+        raw_args = item.get("args")
+        if raw_args is None:
+            raw_args = {}
+        if not isinstance(raw_args, dict):
+            self.problem(f"run[{position}]: 'args:' must be a mapping, got {_value_kind(raw_args)}")
+            raw_args = {}
+        if "template" in item:
+            nested = item["template"]
+            if "module" in item:
+                self.problem(f"run[{position}]: a step has either 'module:' or 'template:', not both")
+            if not isinstance(nested, str):
+                self.problem(f"run[{position}]: 'template:' must be a template id, got {_show(nested)}")
+                return []
+            with self.frame(f"run[{position}] (template {nested!r})"):
+                args = self.evaluate(raw_args, scope, "")
+            nested_steps = self.expand_template(nested, args, chain)
+            if run_when is not None:
+                for step in nested_steps:
+                    self.merge_run_when(step, run_when)
+            return nested_steps
+        module = item.get("module")
+        if not isinstance(module, str) or not module:
+            self.problem(f"run[{position}]: a step needs 'module:' (or 'template:')")
+            return []
+        step_id = item.get("id", module)
+        if not isinstance(step_id, str) or not step_id:
+            self.problem(f"run[{position}]: step 'id' must be a string, got {_show(step_id)}")
+            step_id = module
+        return [self.module_step(step_id, module, raw_args, run_when, f"run[{position}]", scope)]
+
+    def run_when(self, item: dict, where: str) -> Optional[tuple[list[str], str]]:
+        """``run-when: {after, after-condition}`` and the older step-level ``after: {step: x}``."""
+        spec = item.get("run-when", item.get("run_when"))
+        after_values: list[Any] = []
+        condition: Any = None
+        if spec is not None:
+            if not isinstance(spec, dict):
+                self.problem(f"{where}: 'run-when' must be a mapping with 'after', got {_value_kind(spec)}")
+            else:
+                extra = sorted(str(key) for key in spec if _canonical(key) not in ("after", "after-condition"))
+                if extra:
+                    self.problem(f"{where}: unknown run-when key(s) {', '.join(map(repr, extra))}")
+                if spec.get("after") is not None:
+                    after_values.append(spec["after"])
+                condition = spec.get("after-condition", spec.get("after_condition"))
+        if item.get("after") is not None:
+            after_values.append(item["after"])
+        step_condition = item.get("after-condition", item.get("after_condition"))
+        if step_condition is not None:
+            condition = step_condition
+        after: list[str] = []
+        for value in after_values:
+            for entry in value if isinstance(value, list) else [value]:
+                if isinstance(entry, dict) and isinstance(entry.get("step"), str):
+                    after.append(entry["step"])
+                elif isinstance(entry, str) and entry:
+                    after.append(entry)
+                else:
+                    self.problem(f"{where}: 'after' names a step id (or {{step: id}}), got {_show(entry)}")
+        if condition is not None and condition not in AFTER_CONDITIONS:
+            self.problem(
+                f"{where}: after-condition must be one of {', '.join(AFTER_CONDITIONS)}, got {_show(condition)}"
+            )
+            condition = None
+        if condition is not None and not after:
+            self.problem(f"{where}: after-condition {condition!r} without 'after'")
+        if not after:
+            return None
+        return list(dict.fromkeys(after)), condition or "success"
+
+    def merge_run_when(self, step: _RawStep, run_when: tuple[list[str], str]) -> None:
+        after, condition = run_when
+        if step.run_when_given and step.condition != condition:
+            self.problem(
+                f"step {step.step!r}: waits with after-condition {step.condition!r} inside a template step "
+                f"that waits with {condition!r}"
+            )
+        step.after = list(dict.fromkeys(after + step.after))
+        step.condition = step.condition if step.run_when_given else condition
+        step.run_when_given = True
+
+    def module_step(
+        self,
+        step_id: str,
+        module: str,
+        raw_args: dict,
+        run_when: Optional[tuple[list[str], str]],
+        origin: str,
+        scope: _Scope,
+    ) -> _RawStep:
+        self.step_uses_secret = False
+        with self.frame(f"step {step_id!r}"):
+            args = self.evaluate(raw_args, scope, "")
+            container_id = None
+            if "id" in args and not self.declares_id(module):
+                # interface.md: a step's container id is its args.id when given, also for a module without an id param.
+                container_id = args.pop("id")
+            resolved = self.call(module, args, [])
+        after, condition = run_when if run_when is not None else ([], "success")
+        return _RawStep(
+            step=step_id,
+            module=module,
+            resolved=resolved,
+            container_id=container_id if isinstance(container_id, str) else None,
+            after=after,
+            condition=condition,
+            run_when_given=run_when is not None,
+            origin=origin,
+            uses_secret=self.step_uses_secret,
+        )
+
+    def declares_id(self, ref: str) -> bool:
+        """Whether calling ``ref`` with an ``id`` argument binds it to a declared param."""
+        if ref == CONTAINER:
+            return True
+        if ref == BUILD_IMAGE:
+            return False
+        if ref in self.modules:
+            params = self.modules[ref].get("params")
+            return isinstance(params, list) and any(
+                isinstance(param, dict) and param.get("id") == "id" for param in params
+            )
+        try:
+            entry = _library().lookup(ref)
+        except Exception:
+            return True  # its own problem is reported when the step is resolved
+        return entry is None or any(isinstance(param, dict) and param.get("id") == "id" for param in entry.params)
+
+    # ---- the plan
