@@ -26,6 +26,8 @@ LABEL_DATASETS = "polytope.datasets"
 FINGERPRINT_VERSION = "1"
 
 RESOURCE_FIELDS = ("NanoCpus", "CpuShares", "Memory", "MemoryReservation")
+# What `unconfined` sets; without it the engine applies its default seccomp and AppArmor profiles.
+UNCONFINED_SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ def canonical_spec(spec: ContainerSpec, placement: Placement) -> dict[str, Any]:
     if placement.contents:
         # Only when present, so that fingerprints of specs without such mounts stay what they were.
         canonical["mount_contents"] = [json.loads(json.dumps(item, sort_keys=True)) for item in placement.contents]
+    if spec.unconfined:
+        # Only when set, for the same reason: confined replicas of older versions must keep their fingerprint.
+        canonical["unconfined"] = True
     return canonical
 
 
@@ -179,6 +184,8 @@ def create_body(
     }
     if resources["Memory"]:
         host_config["MemorySwap"] = memory_swap(resources["Memory"])
+    if spec.unconfined:
+        host_config["SecurityOpt"] = list(UNCONFINED_SECURITY_OPT)
     body: dict[str, Any] = {
         "Image": spec.image,
         "Env": [f"{var.name}={var.value}" for var in spec.env],
@@ -220,6 +227,12 @@ def _normalized_restart(policy: Optional[dict[str, Any]]) -> tuple[str, int]:
     return name, int(policy.get("MaximumRetryCount") or 0) if name == "on-failure" else 0
 
 
+def unconfined_options(host_config: dict[str, Any]) -> set[str]:
+    """The unconfined security options a container has; older clients wrote them with ':' instead of '='."""
+    given = {option.replace(":", "=", 1) for option in host_config.get("SecurityOpt") or []}
+    return given & set(UNCONFINED_SECURITY_OPT)
+
+
 def compare(
     inspect: dict[str, Any],
     spec: ContainerSpec,
@@ -252,6 +265,8 @@ def compare(
         names = set(network.get("Aliases") or []) | set(network.get("DNSNames") or [])
         if not set(aliases(spec)) <= names:
             drift.replace.append("network aliases differ")
+    if unconfined_options(host_config) != (set(UNCONFINED_SECURITY_OPT) if spec.unconfined else set()):
+        drift.replace.append("unconfined differs (security options cannot change in place)")
 
     desired_resources = resource_fields(spec)
     changed_resources: dict[str, int] = {}

@@ -161,6 +161,7 @@ class ContainerSpec:
     scaling: int = 1
     update_image: bool = False
     instance_type: Optional[str] = None
+    unconfined: bool = False
     secrets: tuple[str, ...] = field(default=(), compare=False)
 
     def replica_name(self, replica: int) -> str:
@@ -766,6 +767,7 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
         scaling=scaling,
         update_image=_bool(problems, "update_image", params.get("update_image"), False),
         instance_type=instance_type,
+        unconfined=_bool(problems, "unconfined", params.get("unconfined"), False),
         secrets=tuple(variable.value for variable in env if variable.secret and variable.value),
     )
     problems.raise_if_any()

@@ -218,6 +218,15 @@ options:
       memory:
         description: C(request) and C(limit) as data sizes.
         type: dict
+  unconfined:
+    description:
+      - V(true) runs the replicas without the engine's default seccomp and AppArmor profiles (the security options
+        C(seccomp=unconfined) and C(apparmor=unconfined)), for programs that need system calls the default profile
+        blocks, such as io_uring.
+      - This weakens the isolation between the replicas and the host; use it only for images you trust.
+      - Changing it replaces the replicas, because the engine cannot change the security options of a container.
+    type: bool
+    default: false
   state:
     description:
       - V(started) runs every replica with this spec and waits for its services.
@@ -556,6 +565,7 @@ ARGUMENT_SPEC = {
             "memory": {"type": "dict"},
         },
     },
+    "unconfined": {"type": "bool", "default": False},
     "state": {
         "type": "str",
         "default": "started",

@@ -18,6 +18,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import (
     LABEL_MANAGED,
     LABEL_PROJECT,
     LABEL_REPLICA,
+    UNCONFINED_SECURITY_OPT,
     Drift,
     Placement,
     aliases,
@@ -159,6 +160,8 @@ def test_secret_values_never_in_canonical_spec() -> None:
         {"scaling": 4},
         {"update_image": True},
         {"instance_type": "cpu-small"},
+        {"unconfined": False},
+        {"unconfined": None},
     ],
 )
 def test_fingerprint_ignores_in_place_options(change: dict) -> None:
@@ -204,6 +207,7 @@ def test_fingerprint_ignores_in_place_options(change: dict) -> None:
         },
         {"services": None},
         {"datasets": [{"path": "/out", "sink": "other"}]},
+        {"unconfined": True},
     ],
 )
 def test_fingerprint_changes_with_spec(change: dict) -> None:
@@ -672,3 +676,60 @@ def test_representative_is_a_frozen_value() -> None:
     # parse_spec gives equal specs for equal input, so the golden input is reproducible
     assert representative() == representative()
     assert replace(representative(), scaling=3) != representative()
+
+
+# --- unconfined ---------------------------------------------------------------------------------------
+
+
+def test_unconfined_enters_canonical_spec_only_when_set() -> None:
+    assert "unconfined" not in canonical_spec(spec(), placement())
+    assert "unconfined" not in canonical_spec(spec(unconfined=False), placement())
+    assert canonical_spec(spec(unconfined=True), placement())["unconfined"] is True
+
+
+def test_create_body_unconfined_sets_security_options() -> None:
+    assert "SecurityOpt" not in create_body(spec(), 1, placement(), "f" * 32)["HostConfig"]
+    host = create_body(spec(unconfined=True), 2, placement(), "f" * 32)["HostConfig"]
+    assert host["SecurityOpt"] == ["seccomp=unconfined", "apparmor=unconfined"]
+    assert tuple(host["SecurityOpt"]) == UNCONFINED_SECURITY_OPT
+
+
+def test_compare_unconfined_in_sync() -> None:
+    s, p = spec(unconfined=True), placement()
+    assert drift_of(inspect_of(s, p), s, p).in_sync
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        None,
+        [],
+        ["seccomp=unconfined"],
+        ["apparmor=unconfined"],
+        ["seccomp=/etc/docker/other.json", "apparmor=unconfined"],
+    ],
+)
+def test_compare_unconfined_missing_on_the_engine_replaces(reported: Any) -> None:
+    s, p = spec(unconfined=True), placement()
+    inspect = inspect_of(s, p)
+    inspect["HostConfig"]["SecurityOpt"] = reported
+    assert drift_of(inspect, s, p).replace == ["unconfined differs (security options cannot change in place)"]
+
+
+@pytest.mark.parametrize("reported", [["seccomp=unconfined"], ["apparmor:unconfined"], list(UNCONFINED_SECURITY_OPT)])
+def test_compare_confined_spec_with_unconfined_container_replaces(reported: list) -> None:
+    s, p = spec(), placement()
+    inspect = inspect_of(s, p)
+    inspect["HostConfig"]["SecurityOpt"] = reported
+    assert drift_of(inspect, s, p).replace == ["unconfined differs (security options cannot change in place)"]
+
+
+def test_compare_unconfined_accepts_the_older_colon_spelling_and_other_options() -> None:
+    s, p = spec(unconfined=True), placement()
+    inspect = inspect_of(s, p)
+    inspect["HostConfig"]["SecurityOpt"] = ["seccomp:unconfined", "apparmor=unconfined", "no-new-privileges"]
+    assert drift_of(inspect, s, p).in_sync
+    confined = spec()
+    inspect = inspect_of(confined, p)
+    inspect["HostConfig"]["SecurityOpt"] = ["label=disable", "no-new-privileges"]
+    assert drift_of(inspect, confined, p).in_sync

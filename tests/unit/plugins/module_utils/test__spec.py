@@ -1035,6 +1035,13 @@ def test_user_workdir_bools() -> None:
     assert single_problem(update_image="true").startswith("update_image: ")
 
 
+def test_unconfined() -> None:
+    assert spec().unconfined is False
+    assert spec(unconfined=None).unconfined is False
+    assert spec(unconfined=True).unconfined is True
+    assert single_problem(unconfined="yes") == "unconfined: expected a boolean, got 'yes'"
+
+
 def test_replica_name() -> None:
     assert spec(id="web").replica_name(1) == "web"
     assert spec(id="web").replica_name(3) == "web.3"
