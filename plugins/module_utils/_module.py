@@ -125,6 +125,7 @@ def run_module(module: Any) -> None:
         wait_timeout=params["wait_timeout"],
         stop_timeout=params["stop_timeout"],
         recreate=params["recreate"],
+        create=params.get("create"),
         network=params.get("network"),
         publish_address=params["publish_address"],
         check_mode=module.check_mode,

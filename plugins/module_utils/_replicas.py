@@ -27,6 +27,15 @@ RESTART = "restart"
 AWAIT_EXIT = "await exit"
 REMOVE = "remove"
 
+# Values of the `create` option. Absent (None) converges existing replicas to the spec.
+WHEN_MISSING = "when-missing"
+ALWAYS = "always"
+NEVER = "never"
+# Both keep an existing replica as it is: its spec is not enforced, only the state is.
+KEEPS_EXISTING = (WHEN_MISSING, NEVER)
+# `create` governs the states that run replicas; stopped and absent (teardowns) must never fail or churn on it.
+CREATE_STATES = ("started", "restarted", "completed")
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -51,6 +60,8 @@ class ReplicaPlan:
     actions: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     current: Optional[Observed] = None
+    # Differences from the spec left alone because `create` keeps the existing replica.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> bool:
@@ -79,7 +90,15 @@ def split_name(name: str, base: str) -> Optional[tuple[int, str]]:
     return int(match.group("number") or 1), match.group("suffix") or ""
 
 
-def plan_replica(state: str, replica: int, name: str, current: Optional[Observed], recreate: bool) -> ReplicaPlan:
+def plan_replica(
+    state: str,
+    replica: int,
+    name: str,
+    current: Optional[Observed],
+    recreate: bool,
+    create: Optional[str] = None,
+) -> ReplicaPlan:
+    """What one replica needs; ``create`` must already be None for states it does not govern."""
     plan = ReplicaPlan(replica, name, current=current)
     if current is None:
         plan.actions.append(CREATE)
@@ -89,10 +108,23 @@ def plan_replica(state: str, replica: int, name: str, current: Optional[Observed
         elif state == "completed":
             plan.actions.extend([START, AWAIT_EXIT])
         return plan
-    replace_reasons = list(current.drift.replace)
+    keeps = create in KEEPS_EXISTING and not recreate
+    replace_reasons = [] if keeps else list(current.drift.replace)
+    if keeps:
+        plan.kept = list(current.drift.replace)
+        if current.drift.update:
+            plan.kept.append("resources or restart policy differ: " + ", ".join(sorted(current.drift.update)))
     if recreate:
         replace_reasons.append("recreate requested")
-    if state == "completed" and current.status in ("exited", "dead") and current.exit_code != 0 and not replace_reasons:
+    elif create == ALWAYS:
+        replace_reasons.append("create=always makes a fresh container every run")
+    failed_job = state == "completed" and current.status in ("exited", "dead") and current.exit_code != 0
+    if failed_job and keeps:
+        # The kept container runs its job again instead of being replaced.
+        plan.actions.extend([START, AWAIT_EXIT])
+        plan.reasons.append(f"the last run exited with code {current.exit_code}; create={create} keeps the container")
+        return plan
+    if failed_job and not replace_reasons:
         replace_reasons.append(f"the last run exited with code {current.exit_code}")
     if replace_reasons:
         plan.actions.append(REPLACE)
@@ -100,7 +132,7 @@ def plan_replica(state: str, replica: int, name: str, current: Optional[Observed
         if state == "completed":
             plan.actions.append(AWAIT_EXIT)
         return plan
-    if current.drift.update:
+    if current.drift.update and not keeps:
         plan.actions.append(UPDATE)
         plan.reasons.append("resources or restart policy changed: " + ", ".join(sorted(current.drift.update)))
     if state == "started":
@@ -137,15 +169,24 @@ def plan_replicas(
     base: str,
     observed: dict[int, Observed],
     recreate: bool = False,
+    create: Optional[str] = None,
 ) -> tuple[list[ReplicaPlan], list[Observed]]:
     """Plans for replicas 1..n in order, and the replicas to remove, highest first."""
     wanted = 0 if state == "absent" else scaling
+    governing = create if state in CREATE_STATES else None
     plans = [
-        plan_replica(state, number, replica_name(base, number), observed.get(number), recreate)
+        plan_replica(state, number, replica_name(base, number), observed.get(number), recreate, governing)
         for number in range(1, wanted + 1)
     ]
     removals = sorted((o for number, o in observed.items() if number > wanted), key=lambda o: -o.replica)
     return plans, removals
+
+
+def missing_replicas(state: str, scaling: int, create: Optional[str], existing: set[int]) -> list[int]:
+    """The replicas that ``create=never`` refuses to make: wanted by the state, but not on the engine."""
+    if create != NEVER or state not in CREATE_STATES:
+        return []
+    return [number for number in range(1, scaling + 1) if number not in existing]
 
 
 def change_kind(plan: ReplicaPlan) -> str:

@@ -32,6 +32,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import (
 from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     AWAIT_EXIT,
     CREATE,
+    NEVER,
     NEXT_SUFFIX,
     PREVIOUS_SUFFIX,
     REMOVE,
@@ -43,6 +44,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     Observed,
     ReplicaPlan,
     change_kind,
+    missing_replicas,
     observed_from_inspect,
     plan_replicas,
     plan_stop_existing,
@@ -77,6 +79,7 @@ class RunOptions:
     wait_timeout: int = 600
     stop_timeout: int = 10
     recreate: bool = False
+    create: Optional[str] = None
     network: Optional[str] = None
     publish_address: str = "0.0.0.0"
     check_mode: bool = False
@@ -205,7 +208,23 @@ class ContainerRun:
         observed = {number: self._observed(number, inspect) for number, inspect in primaries.items()}
         if self.stops_existing_only:
             return plan_stop_existing(self.base_name, observed), []
-        return plan_replicas(self.options.state, self.spec.scaling, self.base_name, observed, self.options.recreate)
+        return plan_replicas(
+            self.options.state, self.spec.scaling, self.base_name, observed, self.options.recreate, self.options.create
+        )
+
+    def require_existing(self, primaries: dict[int, Any], leftovers: list[tuple[int, str, dict[str, Any]]]) -> None:
+        """``create=never``: fail before anything changes when a wanted replica does not exist.
+
+        An old replica that an interrupted run set aside counts as existing: the repair puts it back.
+        """
+        existing = set(primaries) | {number for number, suffix, _inspect in leftovers if suffix == PREVIOUS_SUFFIX}
+        missing = missing_replicas(self.options.state, self.spec.scaling, self.options.create, existing)
+        if missing:
+            names = ", ".join(self.spec.replica_name(number) for number in missing)
+            raise TaskFailed(
+                f"create=never, but {names} {'does' if len(missing) == 1 else 'do'} not exist; nothing was changed. "
+                "Run the task once without create (or with create=when-missing) to make the replicas."
+            )
 
     def _observed(self, number: int, inspect: dict[str, Any]) -> Observed:
         drift = compare(inspect, self.spec, self.placement, self.fingerprint, self.image_id or "")
@@ -570,6 +589,9 @@ class ContainerRun:
         active = self.options.state != "absent" and self.spec.scaling > 0 and not self.stops_existing_only
         if active:
             self.check_instance_type()
+            if self.options.create == NEVER:
+                # Before the image is pulled, so that a refusal changes nothing at all.
+                self.require_existing(*self.read(self.engine.containers(owner_filters(self.spec))))
             self.resolve_image()
         summaries = self.engine.containers(owner_filters(self.spec))
         primaries, leftovers = self.read(summaries)
@@ -629,12 +651,16 @@ class ContainerRun:
         self._repair(primaries, leftovers)
         self.current = primaries
         plans, removals = self._plan(primaries)
+        # Another run may have removed replicas while this one waited for the lock.
+        self.require_existing(primaries, [])
         self.check_name_clashes(plans)
         for removal in removals:
             self._note(f"{removal.name}: {REMOVE}")
         for plan in plans:
             if plan.changes:
                 self._note(summarize(plan))
+            if plan.kept:
+                self._note(f"{plan.name}: kept as it is (create={self.options.create}): {'; '.join(plan.kept)}", False)
         diff = self._diff(plans, removals) if self.options.diff else None
         if self.options.check_mode:
             return self.result(diff)
@@ -721,6 +747,7 @@ class ContainerRun:
         shown["env"] = [[var.name, SECRET_MASK if var.secret else var.value] for var in self.spec.env]
         shown["resources"] = resource_fields(self.spec)
         shown["restart"] = restart_policy(self.spec)
+        shown["unconfined"] = self.spec.unconfined
         return shown
 
     def _diff(self, plans: list[ReplicaPlan], removals: list[Observed]) -> dict[str, Any]:
@@ -737,6 +764,9 @@ class ContainerRun:
             after[plan.name] = {"change": change_kind(plan), "reasons": plan.reasons, "spec": desired}
             if plan.current is not None and UPDATE in plan.actions:
                 after[plan.name]["update"] = plan.current.drift.update
+        for plan in plans:
+            if plan.kept and plan.name in after:
+                after[plan.name]["kept"] = plan.kept
         for removal in removals:
             before[removal.name] = {"status": removal.status, "container": removal.container_id[:12]}
             after[removal.name] = {"change": "removed"}

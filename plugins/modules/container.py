@@ -16,6 +16,7 @@ description:
     replacement started and its services open before the next, and a replacement that fails to start puts the
     old container back. After a run that was killed or lost its engine in the middle of a replacement, the next
     run keeps the old container until the replacement runs and is ready, and puts it back when it does not.
+  - O(create) can instead keep existing replicas as they are, or make fresh ones on every run.
   - Replica 1 is named C([<project>.]<id>), replica k C([<project>.]<id>.<k>). Ownership is decided by labels,
     never by names; a container with a clashing name that this module did not make is never touched.
   - The card's hyphenated keys (C(no-stdin), C(update-image), C(instance-type), C(max-restarts), C(expose-as))
@@ -246,9 +247,30 @@ options:
     type: int
     default: 10
   recreate:
-    description: Replace the replicas even when nothing changed (with V(completed), run the job again).
+    description:
+      - Replace the replicas even when nothing changed (with V(completed), run the job again).
+      - This also applies with O(create=when-missing) and O(create=never).
     type: bool
     default: false
+  create:
+    description:
+      - Whether the module makes containers. Unset, existing replicas are brought to the spec, in place or by
+        replacing them as described above.
+      - V(when-missing) makes only the replicas that do not exist. An existing replica is kept as it is, whatever
+        the spec says now: it is neither replaced nor changed in place, so a rerun does not restart it. The state
+        still applies to it; O(state=started) starts it when it is stopped, O(state=restarted) restarts it, and
+        O(state=completed) starts it again when its last run exited with a non-zero code. Scaling still adds and
+        removes replicas. Each difference from the spec that is left alone is listed in RV(actions) and, in diff
+        mode, under C(kept).
+      - V(always) makes a fresh container for every replica on every run, so the task always reports a change;
+        with O(state=completed) the job runs again each time. It is O(recreate=true) on every run.
+      - V(never) makes no container. Every replica that O(scaling) asks for must exist already; when one does not,
+        the task fails and names it before anything changes, also before an image is pulled. Existing replicas
+        are kept as they are, as with V(when-missing), and scaling down still removes replicas.
+      - With O(state=stopped) and O(state=absent) this option has no effect, so a teardown never fails or
+        replaces a replica because of it.
+    type: str
+    choices: [when-missing, always, never]
   network:
     description: The user-defined bridge network the replicas join, created when missing. Defaults to V(polytope), or C(polytope-<project>).
     type: str
@@ -379,6 +401,23 @@ EXAMPLES = r"""
     cmd: [python, manage.py, migrate]
     state: completed
   register: migration
+
+- name: Run a ledger that a rerun never restarts, outside the default seccomp profile (it needs io_uring)
+  polytope.core.container:
+    id: ledger
+    project: shop
+    image: registry.example.com/shop/ledger:0.16
+    create: when-missing
+    unconfined: true
+
+- name: Run a one-off command in a fresh container every time
+  polytope.core.container:
+    id: report
+    project: shop
+    image: registry.example.com/shop/api:1.4
+    cmd: [python, manage.py, report]
+    state: completed
+    create: always
 
 - name: Remove the replicas of a project
   polytope.core.container:
@@ -512,7 +551,10 @@ datasets:
       sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
       replica: 1
 diff:
-  description: In diff mode, per replica, what was created, replaced, updated in place or removed, with before and after.
+  description:
+    - In diff mode, per replica, what was created, replaced, updated in place or removed, with before and after.
+    - With O(create=when-missing) or O(create=never), C(kept) in C(after) lists the differences from the spec that
+      were left alone.
   returned: in diff mode
   type: dict
   sample: {"before": {"web": {"status": "running", "container": "4b6c2a1f0e0d"}}, "after": {"web": {"change": "replaced", "reasons": ["the spec changed"]}}}
@@ -574,6 +616,7 @@ ARGUMENT_SPEC = {
     "wait_timeout": {"type": "int", "default": 600},
     "stop_timeout": {"type": "int", "default": 10},
     "recreate": {"type": "bool", "default": False},
+    "create": {"type": "str", "choices": ["when-missing", "always", "never"]},
     "network": {"type": "str"},
     "publish_address": {"type": "str", "default": "0.0.0.0"},
     "project_dir": {"type": "path"},

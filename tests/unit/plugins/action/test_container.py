@@ -274,6 +274,20 @@ def test_in_process_run_refuses_unknown_options() -> None:
     assert "colour" in result["msg"]
 
 
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("create", "sometimes", "value of create must be one of: when-missing, always, never, got: sometimes"),
+        ("unconfined", "perhaps", "unconfined"),
+    ],
+)
+def test_in_process_run_refuses_bad_create_and_unconfined(option: str, value: str, expected: str) -> None:
+    args = {"image": "polytope-test/busybox", "id": "web", "docker_host": "unix:///nonexistent.sock", option: value}
+    result = run_in_process(args, False, False)
+    assert result["failed"] is True
+    assert expected in result["msg"]
+
+
 def test_in_process_run_masks_secret_values() -> None:
     result = run_in_process(
         {

@@ -17,6 +17,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     UPDATE,
     Observed,
     ReplicaPlan,
+    missing_replicas,
     observed_from_inspect,
     plan_replica,
     plan_replicas,
@@ -121,6 +122,111 @@ def test_plan_replica_matrix(state: str, condition: str) -> None:
 def test_matrix_is_complete() -> None:
     for state, row in EXPECTED.items():
         assert set(row) == set(CONDITIONS), state
+
+
+# With create=when-missing and create=never an existing replica keeps its spec; only the state applies.
+EXPECTED_KEEPING = {
+    "started": {
+        "missing": [CREATE, START],
+        "running in sync": [],
+        "exited 0": [START],
+        "exited 3": [START],
+        "created": [START],
+        "drift replace": [],
+        "drift update": [],
+        "drift update exited 0": [START],
+        "recreate": [REPLACE],
+    },
+    "restarted": {
+        "missing": [CREATE, START],
+        "running in sync": [RESTART],
+        "exited 0": [START],
+        "exited 3": [START],
+        "created": [START],
+        "drift replace": [RESTART],
+        "drift update": [RESTART],
+        "drift update exited 0": [START],
+        "recreate": [REPLACE],
+    },
+    "completed": {
+        "missing": [CREATE, START, AWAIT_EXIT],
+        "running in sync": [AWAIT_EXIT],
+        "exited 0": [],
+        "exited 3": [START, AWAIT_EXIT],
+        "created": [START, AWAIT_EXIT],
+        "drift replace": [AWAIT_EXIT],
+        "drift update": [AWAIT_EXIT],
+        "drift update exited 0": [],
+        "recreate": [REPLACE, AWAIT_EXIT],
+    },
+}
+
+
+@pytest.mark.parametrize("create", ["when-missing", "never"])
+@pytest.mark.parametrize("state", sorted(EXPECTED_KEEPING))
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_plan_replica_keeping_matrix(create: str, state: str, condition: str) -> None:
+    current, recreate = CONDITIONS[condition]
+    assert plan_replica(state, 1, NAME, current, recreate, create).actions == EXPECTED_KEEPING[state][condition]
+
+
+@pytest.mark.parametrize("state", ["started", "restarted", "completed"])
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_plan_replica_create_always_replaces_every_existing_replica(state: str, condition: str) -> None:
+    current, recreate = CONDITIONS[condition]
+    plan = plan_replica(state, 1, NAME, current, recreate, "always")
+    made = [CREATE, START] if current is None else [REPLACE]
+    assert plan.actions == made + ([AWAIT_EXIT] if state == "completed" else [])
+    assert plan.changes
+    if current is not None and not recreate:
+        assert "create=always makes a fresh container every run" in plan.reasons
+
+
+def test_keeping_lists_what_it_left_alone() -> None:
+    current = observed("running", replace=["the spec changed", "cmd differs"], update=UPDATE_DRIFT)
+    plan = plan_replica("started", 1, NAME, current, False, "when-missing")
+    assert plan.actions == [] and not plan.changes
+    assert plan.kept == ["the spec changed", "cmd differs", "resources or restart policy differ: Memory, MemorySwap"]
+    assert plan_replica("started", 1, NAME, current, False).kept == []
+    assert plan_replica("started", 1, NAME, current, True, "never").kept == []
+
+
+def test_keeping_a_failed_job_starts_it_again() -> None:
+    plan = plan_replica("completed", 1, NAME, observed("exited", 3), False, "when-missing")
+    assert plan.actions == [START, AWAIT_EXIT]
+    assert plan.reasons == ["the last run exited with code 3; create=when-missing keeps the container"]
+
+
+@pytest.mark.parametrize("create", ["when-missing", "always", "never"])
+@pytest.mark.parametrize("state", ["stopped", "absent"])
+def test_create_has_no_effect_on_stopped_and_absent(create: str, state: str) -> None:
+    current = {
+        1: observed("running", replace=["the spec changed"]),
+        2: observed("running", replica=2),
+        4: observed("exited", replica=4),
+    }
+    assert plan_replicas(state, 3, NAME, current, create=create) == plan_replicas(state, 3, NAME, current)
+
+
+def test_create_keeps_scaling() -> None:
+    current = {n: observed("running", replace=["the spec changed"], replica=n) for n in (1, 2, 3)}
+    plans, removals = plan_replicas("started", 2, NAME, current, create="when-missing")
+    assert [p.actions for p in plans] == [[], []]
+    assert [o.replica for o in removals] == [3]
+    plans, removals = plan_replicas("started", 4, NAME, current, create="when-missing")
+    assert [p.actions for p in plans] == [[], [], [], [CREATE, START]]
+    assert removals == []
+
+
+def test_missing_replicas() -> None:
+    assert missing_replicas("started", 3, "never", {1, 3}) == [2]
+    assert missing_replicas("completed", 2, "never", set()) == [1, 2]
+    assert missing_replicas("restarted", 2, "never", {1, 2, 5}) == []
+    assert missing_replicas("started", 0, "never", set()) == []
+    for create in (None, "when-missing", "always"):
+        assert missing_replicas("started", 3, create, set()) == []
+    for state in ("stopped", "absent"):
+        assert missing_replicas(state, 3, "never", set()) == []
 
 
 def test_running_job_awaited_is_not_a_change() -> None:
