@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import IO, TYPE_CHECKING, Any, Dict, Optional, cast
 
 if TYPE_CHECKING:
     from ansible_collections.polytope.core.plugins.module_utils._language.code import Bindings, Limits
@@ -221,6 +221,7 @@ class _Helper:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        self.stdin, self.stdout = cast(IO[bytes], self.process.stdin), cast(IO[bytes], self.process.stdout)
         self.buffer = b""
         ready = self._read_line(_START_SECONDS)
         if ready is None or "ready" not in ready:
@@ -243,9 +244,8 @@ class _Helper:
         return (fatal or lines or ["no message"])[0]
 
     def _read_line(self, seconds: float) -> Optional[Dict[str, Any]]:
-        assert self.process.stdout is not None
         deadline = time.monotonic() + seconds
-        fd = self.process.stdout.fileno()
+        fd = self.stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
@@ -258,10 +258,9 @@ class _Helper:
         return json.loads(line)
 
     def ask(self, request: Dict[str, Any], limits: Limits) -> Dict[str, Any]:
-        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
+            self.stdin.write(json.dumps(request).encode() + b"\n")
+            self.stdin.flush()
             reply = self._read_line(limits.seconds + _GRACE_SECONDS)
         except TimeoutError:
             self.kill()
@@ -324,12 +323,17 @@ def _message(error: Exception, limits: Dict[str, Any]) -> str:
     return f"{header} at {where}" if where else header
 
 
+def _no_failure() -> None:
+    return None
+
+
 def _run(request: Dict[str, Any]) -> Dict[str, Any]:
     from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
 
     deadline = time.monotonic() + request["seconds"]
     with MiniRacer() as racer:
         limit = {"max_memory": request["memory"]}
+        failure: Any = _no_failure  # until the setup has given its own
         try:
             failure, run = racer.eval(request["setup"], timeout_sec=request["seconds"], **limit)
             # only a string crosses back: mini-racer hangs on values it cannot convert (a BigInt)
@@ -346,6 +350,11 @@ def _run(request: Dict[str, Any]) -> Dict[str, Any]:
     return {"value": text[1:]} if text[0] == "J" else {"error": text[1:]}
 
 
+def _say(reply: Dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+
+
 def _serve(memory_bytes: int) -> None:
     try:
         from py_mini_racer import init_mini_racer
@@ -353,15 +362,15 @@ def _serve(memory_bytes: int) -> None:
         # a heap well past the limit mini-racer enforces: runaway allocations end this helper, not the machine
         init_mini_racer(flags=["--single-threaded", f"--max-heap-size={2 * memory_bytes // 2**20 + 32}"])
     except ImportError:
-        print(json.dumps({"error": MISSING}), flush=True)
+        _say({"error": MISSING})
         return
-    print(json.dumps({"ready": True}), flush=True)
+    _say({"ready": True})
     for line in sys.stdin:
         try:
             reply = _run(json.loads(line))
         except Exception as error:  # pylint: disable=broad-except
             reply = {"error": f"the JavaScript engine failed: {type(error).__name__}: {error}"}
-        print(json.dumps(reply), flush=True)
+        _say(reply)
 
 
 if __name__ == "__main__":
