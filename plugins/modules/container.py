@@ -257,7 +257,7 @@ options:
       - Whether the module makes containers. Unset, existing replicas are brought to the spec, in place or by
         replacing them as described above.
       - V(when-missing) makes only the replicas that do not exist. An existing replica is kept as it is, whatever
-        the spec says now: it is neither replaced nor changed in place, so a rerun does not restart it. The state
+        the spec says now; it is neither replaced nor changed in place, so a rerun does not restart it. The state
         still applies to it; O(state=started) starts it when it is stopped, O(state=restarted) restarts it, and
         O(state=completed) starts it again when its last run exited with a non-zero code. Scaling still adds and
         removes replicas. Each difference from the spec that is left alone is listed in RV(actions) and, in diff
