@@ -486,39 +486,64 @@ def pr_number(x: Any) -> str:
     return str(x)
 
 
-def pr_str(x: Any, readably: bool = True, depth: int = 0) -> str:
-    """The printed form of a value, as ``pr-str`` (readably) or inside ``str`` (strings bare at the top only)."""
-    if depth > MAX_NESTING:
-        raise CodeError(f"cannot print a value nested deeper than {MAX_NESTING} levels (depth limit)")
-    if x is None:
-        return "nil"
-    if x is True:
-        return "true"
-    if x is False:
-        return "false"
-    t = type(x)
-    if t is str:
-        return pr_string(x) if readably else x
-    if t is int or t is float:
-        return pr_number(x)
-    if t is Keyword:
-        return ":" + x.name
-    if t is Symbol:
-        return x.name
-    if t is Char:
-        return repr(x) if readably else x.value
-    d = depth + 1
-    if t is Vector:
-        return "[" + " ".join(pr_str(i, readably, d) for i in x) + "]"
-    if t is List:
-        return "(" + " ".join(pr_str(i, readably, d) for i in x) + ")"
-    if t is Map:
-        return "{" + ", ".join(pr_str(k, readably, d) + " " + pr_str(v, readably, d) for k, v in x.items()) + "}"
-    if t is Set:
-        return "#{" + " ".join(pr_str(i, readably, d) for i in x) + "}"
-    if t is Pattern:
-        return repr(x)
-    printed = getattr(x, "printed", None)
-    if printed is not None:
-        return str(printed(readably, d))
-    return f"#object[{t.__name__}]"
+class LimitExceeded(CodeError):
+    """Going past one of the Limits: never caught by a code string's own try/catch."""
+
+
+def pr_str(x: Any, readably: bool = True, max_chars: int = 1 << 62) -> str:
+    """The printed form of a value, as ``pr-str`` (readably) or as ``str`` prints a collection."""
+    out: list[str] = []
+    _Printer(out, readably, max_chars).write(x, 0)
+    return "".join(out)
+
+
+class _Printer:
+    def __init__(self, out: list[str], readably: bool, max_chars: int) -> None:
+        self.out = out
+        self.readably = readably
+        self.left = max_chars
+
+    def put(self, text: str) -> None:
+        # a value that shares one big string many times must not print into gigabytes
+        self.left -= len(text)
+        if self.left < 0:
+            raise LimitExceeded("a printed value is too long (memory limit)")
+        self.out.append(text)
+
+    def write(self, x: Any, depth: int) -> None:
+        if depth > MAX_NESTING:
+            raise LimitExceeded(f"cannot print a value nested deeper than {MAX_NESTING} levels (depth limit)")
+        t = type(x)
+        if x is None or x is True or x is False:
+            self.put("nil" if x is None else "true" if x else "false")
+        elif t is str:
+            self.put(pr_string(x) if self.readably else x)
+        elif t is int or t is float:
+            self.put(pr_number(x))
+        elif t is Keyword:
+            self.put(":" + x.name)
+        elif t is Symbol:
+            self.put(x.name)
+        elif t is Char:
+            self.put(repr(x) if self.readably else x.value)
+        elif t is Vector or t is List or t is Set:
+            self.put("[" if t is Vector else "(" if t is List else "#{")
+            for i, item in enumerate(x):
+                if i:
+                    self.put(" ")
+                self.write(item, depth + 1)
+            self.put("]" if t is Vector else ")" if t is List else "}")
+        elif t is Map:
+            self.put("{")
+            for i, (k, v) in enumerate(x.items()):
+                if i:
+                    self.put(", ")
+                self.write(k, depth + 1)
+                self.put(" ")
+                self.write(v, depth + 1)
+            self.put("}")
+        elif t is Pattern:
+            self.put(repr(x))
+        else:
+            printed = getattr(x, "printed", None)
+            self.put(printed() if printed is not None else f"#object[{t.__name__}]")
