@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 from ansible_collections.polytope.core.plugins.module_utils._language.errors import TemplateError
 from ansible_collections.polytope.core.plugins.module_utils._language.expansion import _Expander
-from ansible_collections.polytope.core.plugins.module_utils._language.loading import _load_document
+from ansible_collections.polytope.core.plugins.module_utils._language.loading import load_project
 from ansible_collections.polytope.core.plugins.module_utils._language.masking import _redact
 from ansible_collections.polytope.core.plugins.module_utils._language.values import _show
 
@@ -22,6 +22,8 @@ def expand(
     project: Optional[str] = None,
     jobs: Optional[list[str]] = None,
     teardown: bool = False,
+    repos: Optional[Mapping[str, str]] = None,
+    strict: bool = False,
 ) -> dict:
     """The execution plan of ``template`` in the polytope.yml ``text`` (named ``file_name``).
 
@@ -35,14 +37,27 @@ def expand(
     each step lists the references it lacks in ``missing``, and the plan has ``teardown: true``.
     Every other problem still fails, and so does a container id that comes from a missing value.
 
+    ``template`` names a template (``templates:``) or a tool (``tools:``) of the file or of a file
+    it includes; ``repos`` maps ``gh:owner/name`` includes to local directories.  ``strict`` makes
+    an argument that a standard library module does not declare an error instead of a warning
+    (warnings are in the plan's ``warnings``).
+
     Raises TemplateError listing every problem of the template at once; its message never
     contains a secret value.
     """
     secrets = dict(secrets or {})
     subject = f"template {template!r}"
     try:
-        document = _load_document(text, file_name, subject)
-        expander = _Expander(document, file_name, values or {}, secrets, teardown=bool(teardown))
+        loaded = load_project(text, file_name, repos, subject)
+        expander = _Expander(
+            loaded.document,
+            file_name,
+            values or {},
+            secrets,
+            teardown=bool(teardown),
+            origins=loaded.origins,
+            strict=bool(strict),
+        )
         if not isinstance(template, str) or not template:
             raise TemplateError(
                 file_name, "expansion", [f"template name must be a non-empty string, got {_show(template)}"]

@@ -5,10 +5,19 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
+from ansible_collections.polytope.core.plugins.module_utils._language.code import (
+    Bindings,
+    CodeError,
+    Limits,
+    split_code,
+)
+from ansible_collections.polytope.core.plugins.module_utils._language.code import evaluate as evaluate_code
+from ansible_collections.polytope.core.plugins.module_utils._language.loading import Origin
 from ansible_collections.polytope.core.plugins.module_utils._language.order import _Planning
 from ansible_collections.polytope.core.plugins.module_utils._language.steps import (
     BUILD_IMAGE,
@@ -23,6 +32,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.types impo
     _BUILD_IMAGE_PARAMS,
     _BadType,
     _CONTAINER_PARAMS,
+    _PASSED_PARAMS,
     _Mismatch,
     _Param,
     _at,
@@ -38,6 +48,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.values imp
     _find_key,
     _missing,
     _missing_refs,
+    _plain,
     _render_interpolated,
     _show,
     _type_text,
@@ -45,21 +56,20 @@ from ansible_collections.polytope.core.plugins.module_utils._language.values imp
     _value_kind,
 )
 
-_CODE_LANGUAGES = {"clj": "Clojure", "js": "JavaScript", "py": "Python"}
-
 # Whole-value references: the bare form (``pt.param x``) and the older one (``#pt-param x``).
 _NAME = r"[A-Za-z0-9_.-]+"
-_BARE_REF_RE = re.compile(rf"^\s*pt\.(param|value|secret)\s+({_NAME})\s*$")
-_HASH_REF_RE = re.compile(rf"^\s*#pt-(param|value|secret)\s+({_NAME})\s*$")
-_CODE_RE = re.compile(r"^\s*#pt-(clj|js|py)\b")
+_BARE_REF_RE = re.compile(rf"^\s*pt\.(param|input|value|secret)\s+({_NAME})\s*$")
+_HASH_REF_RE = re.compile(rf"^\s*#pt-(param|input|value|secret)\s+({_NAME})\s*$")
 _OTHER_HASH_RE = re.compile(r"^\s*#pt-([A-Za-z0-9_-]*)")
 _OTHER_BARE_RE = re.compile(rf"^\s*pt\.([a-z]+)\s+({_NAME})\s*$")
 # Interpolation inside a string; shell's ``${VAR}`` and JSON-pointer ``${/id}`` never match.
-_INTERPOLATION_RE = re.compile(rf"\{{\s*pt\.(param|value|secret)\s+({_NAME})\s*\}}")
+_INTERPOLATION_RE = re.compile(rf"\{{\s*pt\.(param|input|value|secret)\s+({_NAME})\s*\}}")
 
 
 _MODULE_KEYS = ("id", "module", "params", "args", "info", "name", "default?")
-_TEMPLATE_KEYS = ("id", "params", "run", "info", "name", "default?")
+_TEMPLATE_KEYS = ("id", "params", "run", "info", "name", "default?", "tool")
+_PASSED_TO_CONTAINER = ("create", "unconfined", "await")
+_TOOL_KEYS = ("info", "inputs", "params", "run", "await", "name", "description")
 _STEP_KEYS = (
     "module",
     "template",
@@ -71,7 +81,19 @@ _STEP_KEYS = (
     "after",
     "after-condition",
     "after_condition",
+    "tool",
 )
+
+
+_MISSING_TEXT_RE = re.compile(r"<not given: pt\.(?:value|secret) ")
+
+
+def _string_leaves(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*(_string_leaves(item) for item in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_string_leaves(item) for item in value)) if value else set()
+    return {value} if isinstance(value, str) and value else set()
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,6 +176,8 @@ class _Scope:
 
     owner: str
     params: dict[str, Any]
+    # The repository of the file that defines the owner, as code sees it (None: the project's own).
+    repo_ref: Optional[str] = None
 
     def find(self, name: str) -> Optional[str]:
         if name in self.params:
@@ -186,8 +210,14 @@ class _Expander(_Planning):
         values: Mapping[str, Any],
         secrets: Mapping[str, Any],
         teardown: bool = False,
+        origins: Optional[Mapping[tuple[str, str], Origin]] = None,
+        strict: bool = False,
     ) -> None:
         self.file_name = file_name
+        self.origins = dict(origins or {})
+        # An argument a library module does not declare: a warning (dropped), or with strict an error.
+        self.strict = strict
+        self.warnings: list[str] = []
         # Teardown: a value or secret that is not given becomes a placeholder, not a problem.
         self.teardown = teardown
         self.document = document
@@ -197,8 +227,10 @@ class _Expander(_Planning):
         self.frames: list[str] = []
         self.referenced_secrets: set[str] = set()
         self.step_uses_secret = False
+        self.code_limits = Limits()
         self.modules = self._index("modules")
         self.templates = self._index("templates")
+        self.tools = self._index_tools()
 
     # ---- reporting
 
@@ -228,6 +260,41 @@ class _Expander(_Planning):
                 self.problem(f"{section[:-1]} id {entry['id']!r} is defined twice")
                 continue
             index[entry["id"]] = entry
+        return index
+
+    def _index_tools(self) -> dict[str, dict]:
+        """``tools:`` as templates: a tool has ``inputs`` (a map) or ``params`` (a list) and ``run``."""
+        tools = self.document.get("tools") or {}
+        index: dict[str, dict] = {}
+        if not isinstance(tools, dict):
+            self.problem(f"'tools:' must be a mapping of tool names, got {_value_kind(tools)}")
+            return index
+        for name, tool in tools.items():
+            owner = f"tool {name!r}"
+            if not isinstance(tool, dict):
+                self.problem(f"{owner}: a tool is a mapping with 'run', got {_value_kind(tool)}")
+                continue
+            if name in self.templates:
+                self.problem(f"{owner}: a template of the same name exists; rename one of them")
+                continue
+            unknown = sorted(str(key) for key in tool if key not in _TOOL_KEYS)
+            if unknown:
+                self.problem(f"{owner}: unknown key(s) {', '.join(map(repr, unknown))} in the tool definition")
+            params: Any = tool.get("params")
+            inputs = tool.get("inputs")
+            if inputs is not None:
+                if params is not None:
+                    self.problem(f"{owner}: give 'inputs' or 'params', not both")
+                if not isinstance(inputs, dict):
+                    self.problem(f"{owner}: 'inputs:' must be a mapping of input names, got {_value_kind(inputs)}")
+                    continue
+                params = [
+                    {"id": str(key), **(value if isinstance(value, dict) else {"type": value})}
+                    for key, value in inputs.items()
+                ]
+                for declaration in params:
+                    declaration.pop("name", None)
+            index[str(name)] = {"id": str(name), "params": params, "run": tool.get("run"), "tool": True}
         return index
 
     def declarations(self, raw: Any, owner: str) -> Optional[tuple[_Param, ...]]:
@@ -267,7 +334,7 @@ class _Expander(_Planning):
     # ---- values
 
     def reference(self, kind: str, name: str, scope: _Scope, spelling: str) -> Any:
-        if kind == "param":
+        if kind in ("param", "input"):
             declared = scope.find(name)
             if declared is None:
                 known = ", ".join(scope.params) or "none"
@@ -300,14 +367,9 @@ class _Expander(_Planning):
         if not isinstance(value, str):
             return value
         where = f"argument {path!r}" if path else "argument"
-        code = _CODE_RE.match(value)
-        if code:
-            language = code.group(1)
-            self.problem(
-                f"{where}: a #pt-{language} code string ({_CODE_LANGUAGES[language]}) is not evaluated by "
-                f"this collection; write the value out (or use pt.param / pt.value)"
-            )
-            return BROKEN
+        code = split_code(value)
+        if code is not None:
+            return self.evaluate_code(code[0], code[1], scope, where)
         whole = _BARE_REF_RE.match(value) or _HASH_REF_RE.match(value)
         if whole:
             return self.reference(whole.group(1), whole.group(2), scope, f"{where}: {value.strip()}")
@@ -342,6 +404,56 @@ class _Expander(_Planning):
             return BROKEN
         # A string built from a placeholder is one too: its real value is unknown as a whole.
         return _Missing(text) if missing else text
+
+    def evaluate_code(self, language: str, source: str, scope: _Scope, where: str) -> Any:
+        """The value of a code string, with the scope's params bound; a failure is a reported problem."""
+        if any(_contains_broken(value) for value in scope.params.values()):
+            return BROKEN  # a param it reads already has a reported problem
+        read_secret = False
+
+        def lookup(kind: str) -> Any:
+            def read(name: Any) -> Any:
+                nonlocal read_secret
+                if not isinstance(name, str):
+                    raise CodeError(f"pt/{kind} takes a name (a string), got {_show(name)}")
+                source_map = self.values if kind == "value" else self.secrets
+                key = _find_key(source_map, name)
+                if key is None:
+                    if self.teardown:
+                        if kind == "secret":
+                            self.step_uses_secret = True
+                        return str(_missing(kind, name))
+                    raise CodeError(f"no {kind} {name!r} was given (pass it in template_{kind}s)")
+                if kind == "secret":
+                    read_secret = True
+                    self.step_uses_secret = True
+                    text = source_map[key]
+                    if isinstance(text, str) and text:
+                        self.referenced_secrets.add(text)
+                    return copy.deepcopy(text)
+                return copy.deepcopy(_user_text(source_map[key]))
+
+            return read
+
+        bindings = Bindings(
+            params=_plain(scope.params),
+            value=lookup("value"),
+            secret=lookup("secret"),
+            module_repo_ref=scope.repo_ref,
+            module_project_ref=None,
+        )
+        try:
+            result = evaluate_code(language, source, bindings, self.code_limits)
+        except CodeError as exc:
+            self.problem(f"{where}: {language} code: {exc.message}")
+            return BROKEN
+        if read_secret:
+            # A value computed from a secret is as secret as the secret itself.
+            self.referenced_secrets.update(_string_leaves(result))
+        missing = _MISSING_TEXT_RE.search(json.dumps(result, default=str)) if self.teardown else None
+        if missing is not None and isinstance(result, str):
+            return _Missing(result)
+        return result
 
     # ---- binding arguments to parameters
 
@@ -399,8 +511,9 @@ class _Expander(_Planning):
             return self.call_user_module(ref, args, chain)
         if ref == CONTAINER:
             with self.frame(f"module {CONTAINER!r}{called_from}"):
+                awaits = self.take_await(args)
                 bound = self.bind(_CONTAINER_PARAMS, args, f"module {CONTAINER!r}", supplied_only=True)
-            return _Resolved(KIND_CONTAINER, chain, rename_card_keys(bound))
+            return _Resolved(KIND_CONTAINER, chain, rename_card_keys(bound), awaits=awaits)
         if ref == BUILD_IMAGE:
             with self.frame(f"module {BUILD_IMAGE!r}{called_from}"):
                 bound = self.bind(_BUILD_IMAGE_PARAMS, args, f"module {BUILD_IMAGE!r}")
@@ -413,9 +526,12 @@ class _Expander(_Planning):
         owner = f"module {ref!r}"
         with self.frame(owner):
             if "code" in module and "module" not in module:
-                code = _CODE_RE.match(module["code"]) if isinstance(module["code"], str) else None
-                language = _CODE_LANGUAGES[code.group(1)] if code else "code"
-                self.problem(f"it is defined by {language} code ('code:'), which this collection does not evaluate")
+                code = split_code(module["code"])
+                language = code[0] if code else "code"
+                self.problem(
+                    f"it is defined by {language} code ('code:'), which drives Polytope's runner; argument code "
+                    "computes values only, so define the module with 'module:' and 'args:'"
+                )
                 return None
             unknown_keys = sorted(str(key) for key in module if key not in _MODULE_KEYS)
             if unknown_keys:
@@ -434,7 +550,8 @@ class _Expander(_Planning):
             if params is None:
                 return None
             bound = self.bind(params, args, owner)
-            evaluated = self.evaluate(module_args, _Scope(owner, bound), "")
+            origin = self.origins.get(("modules", ref))
+            evaluated = self.evaluate(module_args, _Scope(owner, bound, origin.repo if origin else None), "")
         return self.call(base, evaluated, chain)
 
     def call_library_module(self, ref: str, args: dict, chain: list[str]) -> Optional[_Resolved]:
@@ -462,6 +579,7 @@ class _Expander(_Planning):
             params = self.declarations(list(getattr(entry, "params", ()) or ()), owner)
             if params is None:
                 return None
+            args, passed = self.library_arguments(ref, params, args)
             bound = self.bind(params, args, owner)
             if any(value is BROKEN for value in bound.values()):
                 return None
@@ -484,7 +602,51 @@ class _Expander(_Planning):
         resolved = self.call(entry.base, base_args, chain)
         if resolved is not None and getattr(entry, "runs_to_completion", False):
             resolved.runs_to_completion = True
+        if resolved is not None and resolved.kind == KIND_CONTAINER:
+            if passed.get("await") is not None:
+                resolved.awaits = passed["await"]
+            resolved.args.update({key: value for key, value in passed.items() if key != "await"})
         return resolved
+
+    def take_await(self, args: dict) -> Optional[bool]:
+        """``await`` decides job or service: true runs to completion, false keeps running."""
+        key = _find_key(args, "await")
+        if key is None:
+            return None
+        value = args.pop(key)
+        if value is None or isinstance(value, bool):
+            return value
+        if not _contains_broken(value):
+            self.problem(f"argument 'await': expected a bool, got {_show(value)}")
+        return None
+
+    def library_arguments(self, ref: str, params: tuple[_Param, ...], args: dict) -> tuple[dict, dict]:
+        """(what the library module declares, the container args it passes through to the container).
+
+        ``create``, ``unconfined`` and ``await`` of the newer polytope/container reach the container of
+        every library module built on it; another argument the module does not declare is dropped
+        with a warning, or with ``strict`` is a problem.
+        """
+        declared = {_canonical(param.id) for param in params}
+        kept: dict[str, Any] = {}
+        passed: dict[str, Any] = {}
+        for key, value in args.items():
+            name = _canonical(key)
+            if name in declared:
+                kept[key] = value
+            elif name in _PASSED_TO_CONTAINER:
+                if name == "await":
+                    passed["await"] = self.take_await({"await": value})
+                else:
+                    with self.frame(f"module {ref!r}"):
+                        passed.update(self.bind(_PASSED_PARAMS, {name: value}, f"module {ref!r}", supplied_only=True))
+            elif self.strict:
+                self.problem(f"argument {str(key)!r}: module {ref!r} does not declare it (template_strict is on)")
+            else:
+                warning = f"module {ref!r} does not declare argument {str(key)!r}: dropped"
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+        return kept, passed
 
     def build_image_args(self, bound: dict) -> dict:
         """polytope/build-image: one build context (a host or own-repo path at /) and its tags."""
@@ -517,12 +679,12 @@ class _Expander(_Planning):
         if template_id in chain:
             self.problem(f"reference cycle: {' -> '.join(chain + [template_id])}")
             return []
-        template = self.templates.get(template_id)
+        template = self.templates.get(template_id) or self.tools.get(template_id)
         if template is None:
             self.problem(self.unknown_template(template_id))
             return []
         chain = chain + [template_id]
-        owner = f"template {template_id!r}"
+        owner = f"{'tool' if template.get('tool') else 'template'} {template_id!r}"
         steps: list[_RawStep] = []
         with self.frame(owner):
             unknown_keys = sorted(str(key) for key in template if key not in _TEMPLATE_KEYS)
@@ -532,7 +694,8 @@ class _Expander(_Planning):
             if params is None:
                 return []
             bound = self.bind(params, args, owner)
-            scope = _Scope(owner, bound)
+            origin = self.origins.get(("tools" if template.get("tool") else "templates", template_id))
+            scope = _Scope(owner, bound, origin.repo if origin else None)
             run = template.get("run")
             if not isinstance(run, list) or not run:
                 self.problem("'run:' must be a non-empty list of steps")
@@ -542,18 +705,8 @@ class _Expander(_Planning):
         return steps
 
     def unknown_template(self, template_id: str) -> str:
-        known = ", ".join(self.templates) or "none"
-        message = f"unknown template {template_id!r} (templates in this file: {known})"
-        if "tools" in self.document:
-            tools = self.document.get("tools")
-            named = isinstance(tools, dict) and template_id in tools
-            message = (
-                f"{'tool' if named else 'template'} {template_id!r}: this file uses the newer 'tools:' format, "
-                f"which this collection does not support (it reads 'modules:' and 'templates:')"
-            )
-        if "include" in self.document:
-            message += "; the file also includes other files ('include:'), which this collection does not read"
-        return message
+        known = ", ".join(list(self.templates) + list(self.tools)) or "none"
+        return f"unknown template or tool {template_id!r} (defined: {known})"
 
     def expand_step(self, item: Any, position: int, scope: _Scope, chain: list[str]) -> list[_RawStep]:
         if isinstance(item, str):
@@ -561,9 +714,14 @@ class _Expander(_Planning):
         if not isinstance(item, dict):
             self.problem(f"run[{position}]: a step is a module id or a mapping, got {_value_kind(item)}")
             return []
-        if "tool" in item:
-            self.problem(f"run[{position}]: 'tool:' steps belong to the 'tools:' format, which is not supported")
+        if "code" in item and "tool" not in item and "module" not in item:
+            self.problem(
+                f"run[{position}]: step {item.get('id', position)!r} is inline code ('code:'), which drives "
+                "Polytope's runner API; this collection runs tools, modules and templates only"
+            )
             return []
+        if "tool" in item:
+            return self.tool_step(item, position, scope, chain)
         unknown_keys = sorted(str(key) for key in item if key not in _STEP_KEYS)
         if unknown_keys:
             self.problem(f"run[{position}]: unknown step key(s) {', '.join(map(repr, unknown_keys))}")
@@ -597,6 +755,40 @@ class _Expander(_Planning):
             self.problem(f"run[{position}]: step 'id' must be a string, got {_show(step_id)}")
             step_id = module
         return [self.module_step(step_id, module, raw_args, run_when, f"run[{position}]", scope)]
+
+    def tool_step(self, item: dict, position: int, scope: _Scope, chain: list[str]) -> list[_RawStep]:
+        """``{tool, id?, args?, after?}``: a tool expands like a template, anything else is a module."""
+        where = f"run[{position}]"
+        unknown_keys = sorted(str(key) for key in item if key not in _STEP_KEYS or key in ("module", "template"))
+        if unknown_keys:
+            self.problem(f"{where}: unknown step key(s) {', '.join(map(repr, unknown_keys))}")
+        name = item["tool"]
+        if not isinstance(name, str) or not name:
+            self.problem(f"{where}: 'tool:' must be a tool or module name, got {_show(name)}")
+            return []
+        step_id = item.get("id", name)
+        if not isinstance(step_id, str) or not step_id:
+            self.problem(f"{where}: step 'id' must be a string, got {_show(step_id)}")
+            step_id = name
+        run_when = self.run_when(item, where)
+        raw_args = item.get("args")
+        if raw_args is None:
+            raw_args = {}
+        if not isinstance(raw_args, dict):
+            self.problem(f"{where}: 'args:' must be a mapping, got {_value_kind(raw_args)}")
+            raw_args = {}
+        if name not in self.tools and name not in self.templates:
+            return [self.module_step(step_id, name, raw_args, run_when, where, scope)]
+        with self.frame(f"{where} (tool {name!r})"):
+            args = self.evaluate(raw_args, scope, "")
+        nested_steps = self.expand_template(name, args, chain)
+        if len(nested_steps) == 1:
+            # A tool that wraps one module call is that step: it takes the calling step's id.
+            nested_steps[0].step = step_id
+        if run_when is not None:
+            for step in nested_steps:
+                self.merge_run_when(step, run_when)
+        return nested_steps
 
     def run_when(self, item: dict, where: str) -> Optional[tuple[list[str], str]]:
         """``run-when: {after, after-condition}`` and the older step-level ``after: {step: x}``."""

@@ -56,11 +56,7 @@ class _Planning:
                 "id": step.container_id,
                 "module": step.resolved.chain,
                 "kind": step.resolved.kind,
-                "state": (
-                    STATE_COMPLETED
-                    if waited_by[step.step] or step.resolved.runs_to_completion or step.step in jobs
-                    else STATE_STARTED
-                ),
+                "state": self.state_of(step, waited_by[step.step], jobs),
                 "run_when": {"after": step.after, "condition": step.condition} if step.after else None,
                 "waited_by": waited_by[step.step],
                 "args": args,
@@ -75,6 +71,19 @@ class _Planning:
         if self.teardown:
             plan["teardown"] = True
         return plan
+
+    def state_of(self, step: _RawStep, waited_by: list[str], jobs: list[str]) -> str:
+        assert step.resolved is not None
+        if step.resolved.awaits is False:
+            if waited_by:
+                self.problem(
+                    f"step {step.step!r} has await: false (it keeps running), but {', '.join(waited_by)} "
+                    f"wait{'s' if len(waited_by) == 1 else ''} for it to finish"
+                )
+            return STATE_STARTED
+        if step.resolved.awaits or waited_by or step.resolved.runs_to_completion or step.step in jobs:
+            return STATE_COMPLETED
+        return STATE_STARTED
 
     def check_steps(self, raw_steps: list[_RawStep], template_id: str) -> list[_RawStep]:
         by_id: dict[str, _RawStep] = {}

@@ -26,6 +26,8 @@ class _Resolved:
     args: dict[str, Any]
     # A library module that is a job by nature (it does its work and exits) runs as completed.
     runs_to_completion: bool = False
+    # ``await`` given: true runs the step as a job, false as a service; None keeps the usual rule.
+    awaits: Optional[bool] = None
 
 
 @dataclass

@@ -374,6 +374,8 @@ _CONTAINER_PARAMS = _params(
             {"policy": ["maybe", ["enum", "never", "always", "on-failure"]], "max-restarts": ["maybe", "int"]},
         ],
         "scaling": ["maybe", "int"],
+        "create": ["maybe", ["enum", "never", "always", "when-missing"]],
+        "unconfined": ["maybe", "bool"],
         "update-image": ["maybe", "bool"],
         "instance-type": ["maybe", "instance-type"],
         "resources": [
@@ -385,6 +387,9 @@ _CONTAINER_PARAMS = _params(
         ],
     }
 )
+
+# What the newer polytope/container takes that reaches the container of a library module built on it.
+_PASSED_PARAMS = tuple(param for param in _CONTAINER_PARAMS if param.id in ("create", "unconfined"))
 
 _BUILD_IMAGE_PARAMS = _params(
     {

@@ -609,7 +609,7 @@ class TestModuleErrors:
         assert problem == "template 'tpl', step 'nowhere', unknown module 'nowhere': not defined in this file"
         with pytest.raises(TemplateError) as caught:
             plan_of("templates:\n  - {id: tpl, run: [x]}\n", "missing")
-        assert "unknown template 'missing' (templates in this file: tpl)" in str(caught.value)
+        assert "unknown template or tool 'missing' (defined: tpl)" in str(caught.value)
 
     def test_template_used_as_a_module_gets_a_hint(self) -> None:
         problem = one_problem("modules: []\ntemplates:\n  - {id: tpl, run: [u]}\n  - {id: u, run: [x]}\n")
@@ -621,19 +621,64 @@ class TestModuleErrors:
         )
         assert "reference cycle: a -> b -> c -> a" in problem
 
-    @pytest.mark.parametrize(("prefix", "language"), [("clj", "Clojure"), ("js", "JavaScript"), ("py", "Python")])
-    def test_code_strings_are_not_evaluated(self, prefix: str, language: str) -> None:
-        problem = one_problem(container_file(f"image: busybox\ncmd: '#pt-{prefix} (something)'\n"))
-        assert f"module 'app', argument 'cmd': a #pt-{prefix} code string ({language}) is not evaluated" in problem
+    @pytest.mark.parametrize(
+        "cmd",
+        [
+            "'#pt-clj (str \"echo \" (:word params))'",
+            "'pt.clj (str \"echo \" (:word params))'",
+            "'#pt-js \"echo \" + params.word'",
+            "'pt.js `echo ${pt.param(\"word\")}`'",
+        ],
+    )
+    def test_code_strings_are_evaluated_with_the_params(self, cmd: str) -> None:
+        plan = plan_of(container_file(f"image: busybox\ncmd: {cmd}\n", "- {id: word, type: [default, str, hi]}\n"))
+        assert step(plan, "app")["args"]["cmd"] == "echo hi"
 
-    def test_multiline_code_string(self) -> None:
-        problem = one_problem(container_file("image: busybox\nmounts: |-\n  #pt-clj (concat\n    (:mounts params))\n"))
-        assert "#pt-clj code string (Clojure)" in problem
+    def test_block_scalar_code_and_nil_means_absent(self) -> None:
+        plan = plan_of(
+            container_file(
+                "image: busybox\nmounts: |-\n  #pt-clj (concat\n    (:mounts params))\nworkdir: '#pt-js null'\n",
+                "- {id: mounts, type: [default, [{source: mount-source, path: absolute-path}], "
+                "[{source: {type: volume}, path: /data}]]}\n",
+            )
+        )
+        args = step(plan, "app")["args"]
+        assert args["mounts"] == [{"source": {"type": "volume"}, "path": "/data"}]
+        assert "workdir" not in args
 
-    def test_unknown_directive_and_reference_kind(self) -> None:
-        problems = problems_of(container_file("image: busybox\ncmd: '#pt-input x'\nworkdir: pt.input y\n"))
-        assert any("unknown directive '#pt-input'" in problem for problem in problems)
-        assert any("unknown reference 'pt.input'" in problem for problem in problems)
+    def test_python_code_is_a_clear_error(self) -> None:
+        problem = one_problem(container_file("image: busybox\ncmd: '#pt-py print(1)'\n"))
+        assert "module 'app', argument 'cmd': Python code: Python code strings are not evaluated" in problem
+
+    def test_code_errors_name_the_module_argument_and_language(self) -> None:
+        problems = problems_of(
+            container_file("image: busybox\ncmd: '#pt-clj (slurp \"/etc/passwd\")'\nuser: '#pt-js process.exit()'\n")
+        )
+        assert any("module 'app', argument 'cmd': Clojure code:" in p and "slurp" in p for p in problems), problems
+        assert any(
+            "module 'app', argument 'user': JavaScript code:" in p and "process" in p for p in problems
+        ), problems
+
+    def test_a_value_computed_from_a_secret_is_masked(self) -> None:
+        plan = plan_of(
+            container_file(
+                "image: busybox\nenv: [{name: T, value: '#pt-clj (clojure.string/upper-case (pt/secret \"t\"))'}]\n"
+            ),
+            secrets={"t": "quiet-token"},
+        )
+        entry = step(plan, "app")
+        assert entry["args"]["env"][0]["value"] == "QUIET-TOKEN"
+        assert entry["secret"] is True
+        assert "QUIET-TOKEN" not in json.dumps(masked(plan))
+
+    def test_pt_input_is_pt_param_and_unknown_directives_are_errors(self) -> None:
+        plan = plan_of(
+            container_file("image: busybox\ncmd: pt.input word\n", "- {id: word, type: [default, str, hi]}\n")
+        )
+        assert step(plan, "app")["args"]["cmd"] == "hi"
+        problems = problems_of(container_file("image: busybox\ncmd: '#pt-foo x'\nworkdir: pt.foo y\n"))
+        assert any("unknown directive '#pt-foo'" in problem for problem in problems)
+        assert any("unknown reference 'pt.foo'" in problem for problem in problems)
 
     def test_missing_value_and_secret(self) -> None:
         problems = problems_of(
@@ -849,14 +894,46 @@ class TestTemplateErrors:
         )
         assert "after-condition must be one of success, always, failed" in problem
 
-    def test_tools_format_is_not_supported(self) -> None:
-        text = "tools:\n  stack:\n    run:\n      - tool: polytope/node\n"
-        with pytest.raises(TemplateError) as caught:
-            expand(text, "tools.yml", "stack")
-        assert "tool 'stack': this file uses the newer 'tools:' format, which this collection does not support" in str(
-            caught.value
-        )
-        assert describe_file(text, "tools.yml") == {"templates": [], "modules": [], "tools": ["stack"]}
+    def test_a_tool_expands_like_a_template(self) -> None:
+        text = """
+tools:
+  web:
+    inputs:
+      port: {type: [default, int, 8080], info: the port}
+    run:
+      - tool: polytope/container
+        args: {image: busybox, id: web, services: [{id: web, ports: [{port: pt.input port, protocol: http}]}]}
+  migrate:
+    params: [{id: image, type: [default, str, busybox]}]
+    run:
+      - tool: polytope/container
+        args: {image: pt.param image, id: migrate, await: true}
+  stack:
+    run:
+      - tool: migrate
+      - {tool: web, args: {port: 9090}, after: {step: migrate}}
+      - {id: web-2, tool: polytope/container, args: {image: busybox, create: always, unconfined: true, await: false}}
+instructions: text for an agent
+mcp: {only: [stack]}
+"""
+        plan = expand(text, "tools.yml", "stack")
+        assert [entry["step"] for entry in plan["steps"]] == ["migrate", "web", "web-2"]
+        assert step(plan, "migrate")["state"] == "completed"
+        assert step(plan, "web")["run_when"] == {"after": ["migrate"], "condition": "success"}
+        assert step(plan, "web")["args"]["services"][0]["ports"][0]["port"] == 9090
+        assert step(plan, "web-2")["state"] == "started"
+        assert step(plan, "web-2")["args"]["create"] == "always"
+        assert step(plan, "web-2")["args"]["unconfined"] is True
+        assert "await" not in step(plan, "web-2")["args"]
+        assert describe_file(text, "tools.yml") == {
+            "templates": [],
+            "modules": [],
+            "tools": ["web", "migrate", "stack"],
+        }
+
+    def test_inline_code_steps_are_a_clear_error(self) -> None:
+        problem = one_problem("tools:\n  tpl:\n    run:\n      - {id: seed, code: 'pt.js pt.spawn()'}\n")
+        assert "step 'seed' is inline code ('code:')" in problem
 
     def test_every_problem_at_once(self) -> None:
         problems = problems_of(JOBS + """
@@ -1074,8 +1151,6 @@ class TestStandardLibrary:
             "modules:\n  - {id: api, module: polytope/python, args: {code: ./api, shell: bash}}\ntemplates:\n  - {id: tpl, run: [api]}\n"
         )
         assert problems == [
-            "template 'tpl', step 'api', module 'polytope/python' (from 'api'), argument 'shell': module 'polytope/python' "
-            "has no param 'shell' (declared: image, code, cmd)",
             "template 'tpl', step 'api', module 'polytope/python' (from 'api'), argument 'code' of module "
             "'polytope/python': expected a mount source (a mapping with a type), got a string './api'",
         ]
@@ -1185,12 +1260,12 @@ CLEAR_REASONS = re.compile(
     "|".join(
         [
             r"Polytope standard library module not available",
-            r"code string \((Clojure|JavaScript|Python)\) is not evaluated",
+            r"(Clojure|JavaScript) code:",
+            r"include [^:]+: .* does not exist",
             r"no (value|secret) '[^']+' was given",
             r"names undeclared param '[^']+'",
             r"has no param '[^']+'",
             r"unknown module '[^']+'",
-            r"format, which this collection does not support",
             r"belongs to another project",
             r"requires it .* and it is not given",
             r"expected .*, got",
@@ -1474,7 +1549,7 @@ class TestTeardown:
     @pytest.mark.parametrize(
         ("text", "expected"),
         [
-            ("templates:\n  - {id: other, run: [polytope/container]}\n", "unknown template 'tpl'"),
+            ("templates:\n  - {id: other, run: [polytope/container]}\n", "unknown template or tool 'tpl'"),
             (
                 "templates:\n  - {id: tpl, run: [{module: nowhere, args: {a: pt.value a}}]}\n",
                 "unknown module 'nowhere'",
@@ -1514,7 +1589,7 @@ class TestTeardown:
             (
                 "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, cmd: '#pt-js x', env: {A: pt.value a}}}\n"
                 "templates:\n  - {id: tpl, run: [app]}\n",
-                "#pt-js code string (JavaScript) is not evaluated",
+                "JavaScript code: ReferenceError: x is not defined",
             ),
             (
                 "modules:\n  - {id: app, module: polytope/container, args: {image: busybox, user: pt.value u}}\n"
@@ -1526,7 +1601,7 @@ class TestTeardown:
                 "templates:\n  - {id: tpl, run: [app]}\n",
                 "has no param 'size'",
             ),
-            ("tools:\n  x: {}\n", "'tools:' format"),
+            ("tools:\n  tpl: {run: [{id: s, code: 'pt.js 1'}]}\n", "is inline code"),
         ],
     )
     def test_structural_errors_still_fail(self, text: str, expected: str) -> None:
