@@ -29,6 +29,10 @@ class NameTaken(EngineError):
     """A container could not be created because its name is taken."""
 
 
+class NetworkInUse(EngineError):
+    """The engine refused to remove a network because a container joined it (after it was checked)."""
+
+
 def _explain(exc: Exception) -> str:
     if isinstance(exc, APIError):
         explanation = getattr(exc, "explanation", None)
@@ -91,6 +95,40 @@ class Engine:
             if any(network.get("Name") == name for network in self.client.networks(names=[name])):
                 return False
             raise
+        return True
+
+    def network(self, name: str) -> Optional[dict[str, Any]]:
+        """The network of exactly this name, inspected; None when there is none."""
+        # The engine's name filter also matches parts of names, and inspecting by name also matches id
+        # prefixes: only the listed network whose name is equal is this one.
+        for listed in self._call("listing networks", self.client.networks, names=[name]):
+            if listed.get("Name") == name:
+                try:
+                    return self._call(f"inspecting network {name}", self.client.inspect_network, listed["Id"])
+                except NotFound:
+                    return None
+        return None
+
+    def network_containers(self, network_id: str) -> list[dict[str, Any]]:
+        """Every container attached to a network, stopped ones included."""
+        # The network's own Containers lists only endpoints, which stopped containers do not have; such a
+        # container still needs the network to start again.
+        return self.containers({"network": [network_id]})
+
+    def remove_network(self, network_id: str, name: str) -> bool:
+        """Remove a network; False when it is already gone. NetworkInUse when containers hold endpoints on it."""
+        try:
+            self.client.remove_network(network_id)
+        except NotFound:
+            return False
+        except APIError as exc:
+            if "active endpoints" in _explain(exc):
+                raise NetworkInUse(f"removing network {name}: {_explain(exc)}") from exc
+            raise EngineError(f"removing network {name}: {_explain(exc)}") from exc
+        except (DockerException, OSError) as exc:
+            raise EngineError(
+                f"removing network {name}: {_explain(exc)}", lost=isinstance(exc, ConnectionLost)
+            ) from exc
         return True
 
     def create(self, body: dict[str, Any], name: str) -> str:
