@@ -230,7 +230,7 @@ class Interp:
             raise Refused(why + sym.where())
         if sym.name in EXCEPTION_CLASSES:
             raise CodeError(f"'{sym.name}' can only be named in (catch {sym.name} e ...){sym.where()}")
-        raise RuntimeFailure(f"unknown {'function' if called else 'symbol'} '{sym.name}'{sym.where()}")
+        raise Refused(f"unknown {'function' if called else 'symbol'} '{sym.name}'{sym.where()}")
 
     def apply(self, f: Any, args: list[Any], head: Any = None) -> Any:
         if type(f) is Fn:

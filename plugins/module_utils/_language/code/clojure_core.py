@@ -99,12 +99,12 @@ def get_in(m: Any, ks: Any, default: Any = None) -> Any:
 
 
 def assoc_in(m: Any, ks: Any, v: Any) -> Any:
-    k, *rest = items(ks)
+    k, rest = items(ks)[0], Vector(items(ks)[1:])
     return assoc(m, k, assoc_in(get(m, k), rest, v) if rest else v)
 
 
 def update_in(m: Any, ks: Any, f: Any, *args: Any) -> Any:
-    k, *rest = items(ks)
+    k, rest = items(ks)[0], Vector(items(ks)[1:])
     return assoc(m, k, update_in(get(m, k), rest, f, *args) if rest else call(f, get(m, k), *args))
 
 
@@ -359,7 +359,7 @@ CORE: dict[str, Any] = {
     "vec": lambda c: Vector(items(c)),
     "vector": lambda *xs: Vector(xs),
     "list": lambda *xs: List(xs),
-    "list*": lambda *xs: concat(xs[:-1], xs[-1]),
+    "list*": lambda *xs: concat(List(xs[:-1]), xs[-1]),
     "hash-map": lambda *kvs: assoc(None, *kvs) if kvs else Map(),
     "array-map": lambda *kvs: assoc(None, *kvs) if kvs else Map(),
     "hash-set": lambda *xs: Set(xs),

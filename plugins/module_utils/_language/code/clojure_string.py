@@ -15,6 +15,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code.cloju
     _MISSING,
     ExInfo,
     _budget,
+    as_fn,
     build,
     check_length,
     describe,
@@ -263,6 +264,22 @@ def _index_of(s: Any, value: Any, start: Any = None, last: bool = False) -> Any:
     return i if i >= 0 else None
 
 
+def subs(s: Any, start: Any, end: Any = None) -> str:
+    s = _text(s, "subs")
+    end = len(s) if end is None else end
+    if type(start) is not int or type(end) is not int or not 0 <= start <= end <= len(s):
+        raise fail(f"subs: {pr_str(start)}..{pr_str(end)} is out of bounds for a string of {len(s)}")
+    return s[start:end]
+
+
+def _escape(s: Any, cmap: Any) -> str:
+    out = []
+    for c in _text(s, "escape"):
+        replacement = as_fn(cmap)(Char(c))
+        out.append(c if replacement is None else str_(replacement))
+    return "".join(out)
+
+
 def _capitalize(s: Any) -> str:
     s = str_(s)
     return s[:1].upper() + s[1:].lower()
@@ -287,6 +304,7 @@ TEXT: dict[str, Any] = {
     "ex-message": lambda e: e.message if type(e) is ExInfo else None,
     "ex-data": lambda e: e.data if type(e) is ExInfo else None,
     "ex-cause": lambda e: e.cause if type(e) is ExInfo else None,
+    "subs": subs,
     "format": format_,
     "re-find": re_find,
     "re-matches": re_matches,
@@ -316,9 +334,7 @@ STRING: dict[str, Any] = {
     "index-of": _index_of,
     "last-index-of": lambda s, v, start=None: _index_of(s, v, start, last=True),
     "reverse": lambda s: _text(s, "reverse")[::-1],
-    "escape": lambda s, cmap: "".join(
-        str_(cmap(Char(c))) if cmap(Char(c)) is not None else c for c in _text(s, "escape")
-    ),
+    "escape": _escape,
 }
 
 # clojure.set, reached as clojure.set/x and set/x
