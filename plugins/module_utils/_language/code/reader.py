@@ -316,6 +316,7 @@ class _Reader:
         while True:
             if self.pos >= len(self.src):
                 raise self.error("a string is never closed", line, col)
+            at = (self.line, self.col)
             ch = self.next()
             if ch == '"':
                 return "".join(out)
@@ -330,7 +331,7 @@ class _Reader:
             elif esc == "u":
                 digits = self.src[self.pos : self.pos + 4]
                 if not re.fullmatch(r"[0-9a-fA-F]{4}", digits):
-                    raise self.error("\\u needs four hex digits")
+                    raise self.error("\\u needs four hex digits", *at)
                 for _ in range(4):
                     self.next()
                 out.append(chr(int(digits, 16)))
@@ -340,7 +341,7 @@ class _Reader:
                     digits += self.next()
                 out.append(chr(int(digits, 8)))
             else:
-                raise self.error(f"unsupported escape character \\{esc}")
+                raise self.error(f"unsupported escape character \\{esc}", *at)
 
     def read_char(self, line: int, col: int) -> Char:
         if self.pos >= len(self.src):
