@@ -8,14 +8,21 @@ name: template_plan
 author:
   - Polytope Core Maintainers (@polytope)
 version_added: 0.1.0
-short_description: Expand a template of a polytope.yml into an execution plan
+short_description: Expand a template or tool of a polytope.yml into an execution plan
 description:
-  - Reads a C(polytope.yml) with YAML 1.2 rules and expands one of its templates into the ordered steps that
-    the M(polytope.core.container) module runs, without touching any engine.
+  - Reads a C(polytope.yml) with YAML 1.2 rules, and the files it includes (C(include:)), and expands one of its
+    templates (C(templates:)) or tools (C(tools:)) into the ordered steps that the M(polytope.core.container)
+    module runs, without touching any engine.
   - Modules built on other modules are followed down to C(polytope/container) (or C(polytope/build-image)),
     parameters are type-checked with Polytope's type language and their defaults applied, and
     C(pt.param), C(pt.value) and C(pt.secret) references (also the older C(#pt-param) forms and
-    C({pt.value x}) interpolation inside strings) are replaced.
+    C({pt.value x}) interpolation inside strings, and C(pt.input) of tools) are replaced.
+  - Code strings (C(#pt-clj)/C(pt.clj) Clojure, C(#pt-js)/C(pt.js) JavaScript) are evaluated on the controller
+    with the module's or tool's parameters bound. They compute values only (no I/O, no effects) and each is
+    bounded in time, memory, depth and result size. JavaScript needs the Python package C(mini-racer) on the
+    controller; C(#pt-py) is an error.
+  - An argument that a standard library module does not declare is dropped with a warning (an error with
+    O(strict=true)).
   - Every problem of the template is reported at once, in one error naming the file, the template, the step,
     the module and the argument. Secret values never appear in an error.
   - Each step of the plan has C(step) (its id), C(id) (the container id), C(module) (the chain of modules down
@@ -30,7 +37,7 @@ options:
     required: true
     type: path
   template:
-    description: Id of the template to expand.
+    description: Id of the template or tool to expand.
     required: true
     type: str
   params:
@@ -73,9 +80,19 @@ options:
         param of the wrong type, ...) still fails, and so does a container id that comes from a value not given.
     type: bool
     default: false
+  repos:
+    description:
+      - Local directories for repositories that C(include:) names (C(gh:owner/name) to a checkout of it).
+        Without an entry such an include is an error naming the repository.
+    type: dict
+    default: {}
+  strict:
+    description: An argument that a standard library module does not declare is an error instead of a warning.
+    type: bool
+    default: false
 notes:
-  - The C(tools:) format of newer C(polytope.yml) files and C(#pt-clj)/C(#pt-js)/C(#pt-py) code strings are not
-    supported; both are reported as errors.
+  - C(instructions:), C(mcp:) and C(triggers:) describe nothing that runs; they are accepted and ignored.
+  - Inline code steps (C({id, code})) drive Polytope's runner API and are reported as errors.
 seealso:
   - module: polytope.core.container
 """
@@ -149,9 +166,13 @@ class LookupModule(LookupBase):
                 project=self.get_option("project"),
                 jobs=self.get_option("jobs"),
                 teardown=self.get_option("teardown"),
+                repos=self.get_option("repos"),
+                strict=self.get_option("strict"),
             )
         except TemplateError as exc:
             raise AnsibleLookupError(str(exc)) from None
+        for warning in plan.get("warnings") or []:
+            self._display.warning(f"{path}: {warning}")
         return [masked(plan) if self.get_option("masked") else plan]
 
     def _polytope_file(self, term: str, variables: dict[str, Any]) -> str:

@@ -71,4 +71,6 @@ def expand(
         ) from None
     if expander.problems:
         raise TemplateError(file_name, subject, [_redact(problem, secrets) for problem in expander.problems])
+    if expander.warnings:
+        plan["warnings"] = [_redact(warning, secrets) for warning in expander.warnings]
     return plan
