@@ -610,6 +610,205 @@ COUCHBASE_CLI = LibraryModule(
 )
 
 
+# The couchbase jobs below keep the cluster address and credentials in the container's environment
+# (the password as a secret) and refer to them from the script, so they stay off the command line.
+
+COUCHBASE_SERVICES = ("data", "index", "query", "fts", "eventing", "analytics", "backup")
+
+
+def _retry_script(what: str, setup: List[str], attempt: List[str], retries: int, delay: int) -> str:
+    """``sh`` script: ``setup``, then the function ``attempt`` until it succeeds, at most
+    ``retries`` more times with ``delay`` seconds between attempts."""
+    lines = list(setup)
+    lines.append("attempt() {")
+    lines += [f"  {line}" for line in attempt]
+    lines.append("}")
+    lines += [
+        "tries=0",
+        "until attempt; do",
+        "  tries=$((tries + 1))",
+        f'  if [ "$tries" -gt {int(retries)} ]; then',
+        f"    echo {shlex.quote(what + ' failed after')} \"$tries\" attempts",
+        "    exit 1",
+        "  fi",
+        f"  echo {shlex.quote(what + ' failed, retrying in ' + str(int(delay)) + 's:')} \"$tries\" of {int(retries)}",
+        f"  sleep {int(delay)}",
+        "done",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cb_job(p: dict, env: List[dict], script: str) -> dict:
+    base_env = [
+        _var("CB_CLUSTER", p.get("cluster")),
+        _var("CB_USERNAME", p.get("username")),
+        _var("CB_PASSWORD", p.get("password"), secret=True),
+    ]
+    return _compact(
+        {
+            "image": p.get("image"),
+            "id": p.get("id"),
+            "cmd": ["sh", "-c", script],
+            "env": _env(base_env, env),
+            "services": [],
+        }
+    )
+
+
+_CB_AUTH = '-c "$CB_CLUSTER" -u "$CB_USERNAME" -p "$CB_PASSWORD"'
+
+
+def _init_cluster_flags(p: dict) -> List[str]:
+    services = [service for service in p.get("services") or () if service is not None]
+    _require(bool(services), "polytope/couchbase!init-cluster needs at least one service")
+    unknown = sorted(set(services) - set(COUCHBASE_SERVICES))
+    _require(not unknown, f"polytope/couchbase!init-cluster: unknown Couchbase service {', '.join(unknown)}")
+    flags = ["--services", ",".join(services)]
+    quotas = (
+        ("data", "ram-quota", "--cluster-ramsize"),
+        ("index", "index-ram-quota", "--cluster-index-ramsize"),
+        ("fts", "fts-ram-quota", "--cluster-fts-ramsize"),
+        ("eventing", "eventing-ram-quota", "--cluster-eventing-ramsize"),
+        ("analytics", "analytics-ram-quota", "--cluster-analytics-ramsize"),
+    )
+    for service, param, flag in quotas:
+        if service in services:
+            flags += [flag, str(p.get(param))]
+    if p.get("cluster-name") is not None:
+        flags += ["--cluster-name", p["cluster-name"]]
+    return flags
+
+
+def _build_couchbase_init_cluster(p: dict) -> dict:
+    flags = " ".join(shlex.quote(flag) for flag in _init_cluster_flags(p))
+    attempt = [
+        f"if couchbase-cli server-list {_CB_AUTH} >/dev/null 2>&1; then",
+        '  echo "Couchbase cluster $CB_CLUSTER is already initialized"',
+        "  return 0",
+        "fi",
+        'couchbase-cli cluster-init -c "$CB_CLUSTER" --cluster-username "$CB_USERNAME" \\',
+        f'  --cluster-password "$CB_PASSWORD" {flags}',
+    ]
+    script = _retry_script("Initializing the Couchbase cluster", [], attempt, p["retries"], p["retry-delay"])
+    return _cb_job(p, [], script)
+
+
+_CB_JOB_PARAMS = (
+    _p("image", _default("str", COUCHBASE_IMAGE), "The Couchbase image that provides the command-line tools."),
+    _p("cluster", _default("str", "couchbase:8091"), "The cluster's address (host:port or a URL)."),
+    _p("username", _default("str", "admin"), "The administrator's username."),
+    _p("password", "str", "The administrator's password (passed as a secret environment variable)."),
+    _p("retries", _default("int", 10), "How many more times to try when an attempt fails (0: try once)."),
+    _p("retry-delay", _default("int", 3), "Seconds to wait between attempts."),
+)
+
+COUCHBASE_INIT_CLUSTER = LibraryModule(
+    ref="polytope/couchbase!init-cluster",
+    info="Initializes a Couchbase cluster (administrator, services, memory quotas) unless it already is, and exits.",
+    params=_CB_JOB_PARAMS
+    + (
+        _p("id", _default("str", "couchbase-init-cluster"), "The container's id."),
+        _p(
+            "services",
+            _default(["str"], ["data", "index", "query"]),
+            "The Couchbase services to run (data, index, query, fts, eventing, analytics, backup).",
+        ),
+        _p("ram-quota", _default("int", 512), "The data service's memory quota in MB."),
+        _p("index-ram-quota", _default("int", 256), "The index service's memory quota in MB (with index)."),
+        _p("fts-ram-quota", _default("int", 256), "The search service's memory quota in MB (with fts)."),
+        _p("eventing-ram-quota", _default("int", 256), "The eventing service's memory quota in MB (with eventing)."),
+        _p(
+            "analytics-ram-quota",
+            _default("int", 1024),
+            "The analytics service's memory quota in MB (with analytics).",
+        ),
+        _p("cluster-name", _maybe("str"), "A name for the cluster."),
+    ),
+    base=CONTAINER_REF,
+    build=_build_couchbase_init_cluster,
+    runs_to_completion=True,
+)
+
+
+def _build_couchbase_create_bucket(p: dict) -> dict:
+    flags = ["--bucket-type", p.get("type"), "--bucket-ramsize", str(p.get("ram-quota"))]
+    if p.get("replicas") is not None:
+        flags += ["--bucket-replica", str(p["replicas"])]
+    if p.get("flush"):
+        flags += ["--enable-flush", "1"]
+    attempt = [
+        f'if couchbase-cli bucket-list {_CB_AUTH} 2>/dev/null | grep -qxF "$CB_BUCKET"; then',
+        '  echo "Couchbase bucket $CB_BUCKET already exists"',
+        "  return 0",
+        "fi",
+        f'couchbase-cli bucket-create {_CB_AUTH} --bucket "$CB_BUCKET" \\',
+        "  " + " ".join(shlex.quote(flag) for flag in flags) + " --wait",
+    ]
+    script = _retry_script("Creating the Couchbase bucket", [], attempt, p["retries"], p["retry-delay"])
+    return _cb_job(p, [_var("CB_BUCKET", p.get("name"))], script)
+
+
+COUCHBASE_CREATE_BUCKET = LibraryModule(
+    ref="polytope/couchbase!create-bucket",
+    info="Creates a Couchbase bucket unless it already exists, and exits.",
+    params=_CB_JOB_PARAMS
+    + (
+        _p("id", _default("str", "couchbase-create-bucket"), "The container's id."),
+        _p("name", "str", "The bucket's name."),
+        _p("type", _default(["enum", "couchbase", "ephemeral", "memcached"], "couchbase"), "The bucket's type."),
+        _p("ram-quota", _default("int", 256), "The bucket's memory quota in MB."),
+        _p(
+            "replicas",
+            _maybe("int"),
+            "How many replicas of the bucket's data to keep; without it, Couchbase's default.",
+        ),
+        _p("flush", _default("bool", False), "Whether flushing the bucket (deleting every item) is allowed."),
+    ),
+    base=CONTAINER_REF,
+    build=_build_couchbase_create_bucket,
+    runs_to_completion=True,
+)
+
+
+def _cbq_engine(cluster: str) -> str:
+    if "://" in cluster:
+        return cluster
+    if ":" in cluster:
+        return f"http://{cluster}"
+    return f"http://{cluster}:8091"
+
+
+def _build_couchbase_cbq(p: dict) -> dict:
+    setup = ["statements=$(mktemp)", 'printf "%s\\n" "$CB_SCRIPT" > "$statements"']
+    attempt = [
+        'cbq -q -e "$CB_ENGINE" -u "$CB_USERNAME" -p "$CB_PASSWORD" --exit-on-error -f "$statements"',
+    ]
+    script = _retry_script("Running the SQL++ statements", setup, attempt, p["retries"], p["retry-delay"])
+    env = [_var("CB_ENGINE", _cbq_engine(p["cluster"])), _var("CB_SCRIPT", p.get("script"))]
+    return _cb_job(p, env, script)
+
+
+COUCHBASE_CBQ = LibraryModule(
+    ref="polytope/couchbase!cbq",
+    info="Runs SQL++ (N1QL) statements against a Couchbase cluster with cbq, stopping at the first error, and exits.",
+    params=tuple(
+        (
+            _p("cluster", _default("str", "couchbase"), "The cluster's address: a host, host:port, or a URL.")
+            if param["id"] == "cluster"
+            else param
+        )
+        for param in _CB_JOB_PARAMS
+    )
+    + (
+        _p("id", _default("str", "couchbase-cbq"), "The container's id."),
+        _p("script", "str", "The SQL++ statements to run, each ending with a semicolon."),
+    ),
+    base=CONTAINER_REF,
+    build=_build_couchbase_cbq,
+    runs_to_completion=True,
+)
+
+
 # --------------------------------------------------------------------------------------------------
 # kong
 
@@ -1423,6 +1622,141 @@ NGINX = LibraryModule(
 
 
 # --------------------------------------------------------------------------------------------------
+# redis (this collection's definitions: Polytope's public reference does not document them)
+
+REDIS_IMAGE = "public.ecr.aws/docker/library/redis:7.2.4"
+
+
+def _build_redis(p: dict) -> dict:
+    port = p["port"]
+    cmd = _words(p.get("cmd"))
+    if cmd is None:
+        options: List[str] = []
+        if port != 6379:
+            options += ["--port", str(port)]
+        if p.get("append-only"):
+            options += ["--appendonly", "yes"]
+        cmd = ["redis-server"] + options if options else None
+    services = p.get("services")
+    if services is None:
+        services = [_service(p["id"], {"port": port, "protocol": "tcp"})]
+    return _compact(
+        {
+            "image": p.get("image"),
+            "id": p.get("id"),
+            "cmd": cmd,
+            "env": _env(p.get("env")),
+            "mounts": _mounts(_mount(p.get("data-volume"), "/data"), p.get("mounts")),
+            "services": _services(services),
+            "restart": _restart(p.get("restart")),
+        }
+    )
+
+
+REDIS = LibraryModule(
+    ref="polytope/redis",
+    info="Runs a Redis server with its port as a tcp service and an optional data volume.",
+    params=(
+        _p("image", _default("str", REDIS_IMAGE), "The Redis image to run."),
+        _p("id", _default("str", "redis"), "The container's id (and, by default, its service's)."),
+        _p("port", _default("int", 6379), "The port Redis listens on."),
+        _p("data-volume", _maybe("mount-source"), "Where Redis keeps its snapshots (mounted at /data)."),
+        _p("append-only", _default("bool", False), "Whether to log every write to an append-only file as well."),
+        _p("cmd", _maybe(COMMAND), "The command to run; without one, redis-server (with port and append-only)."),
+        _p("env", ENV_NULLABLE, "Environment variables."),
+        _p("services", SERVICES, "The services to expose; without them, service id with the port (tcp)."),
+        _p("mounts", MOUNTS, MOUNTS_INFO),
+        _p("restart", RESTART, RESTART_INFO),
+    ),
+    base=CONTAINER_REF,
+    build=_build_redis,
+)
+
+
+def _build_redis_insight(p: dict) -> dict:
+    port = p["port"]
+    services = p.get("services")
+    if services is None:
+        services = [_service(p["id"], {"port": port, "protocol": "http"})]
+    return _compact(
+        {
+            "image": p.get("image"),
+            "id": p.get("id"),
+            "env": _env([_var("RI_APP_PORT", str(port))] if port != 5540 else None, p.get("env")),
+            "mounts": _mounts(_mount(p.get("data-volume"), "/data"), p.get("mounts")),
+            "services": _services(services),
+            "restart": _restart(p.get("restart")),
+        }
+    )
+
+
+REDIS_INSIGHT = LibraryModule(
+    ref="polytope/redis!insight",
+    info="Runs Redis Insight, a web UI for browsing and managing Redis databases.",
+    params=(
+        _p("image", _default("str", "redis/redisinsight:latest"), "The Redis Insight image to run."),
+        _p("id", _default("str", "redis-insight"), "The container's id (and, by default, its service's)."),
+        _p("port", _default("int", 5540), "The port of the web UI."),
+        _p("data-volume", _maybe("mount-source"), "Where Redis Insight keeps its settings (mounted at /data)."),
+        _p("env", ENV_NULLABLE, "Environment variables (RI_...)."),
+        _p("services", SERVICES, "The services to expose; without them, service id with the port (http)."),
+        _p("mounts", MOUNTS, MOUNTS_INFO),
+        _p("restart", RESTART, RESTART_INFO),
+    ),
+    base=CONTAINER_REF,
+    build=_build_redis_insight,
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# caddy (this collection's definition: Polytope's public reference does not document it)
+
+CADDY_IMAGE = "public.ecr.aws/docker/library/caddy:2.7"
+
+
+def _build_caddy(p: dict) -> dict:
+    services = p.get("services")
+    if services is None:
+        services = [_service(p["id"], {"port": 80, "protocol": "http"}, {"port": 443, "protocol": "https"})]
+    return _compact(
+        {
+            "image": p.get("image"),
+            "id": p.get("id"),
+            "cmd": _words(p.get("cmd")),
+            "env": _env(p.get("env")),
+            "mounts": _mounts(
+                _mount(p.get("config"), "/etc/caddy/Caddyfile"),
+                _mount(p.get("site"), "/usr/share/caddy"),
+                _mount(p.get("data-volume"), "/data"),
+                p.get("mounts"),
+            ),
+            "services": _services(services),
+            "restart": _restart(p.get("restart")),
+        }
+    )
+
+
+CADDY = LibraryModule(
+    ref="polytope/caddy",
+    info="Runs the Caddy web server, with an optional Caddyfile and site directory.",
+    params=(
+        _p("image", _default("str", CADDY_IMAGE), "The Caddy image to run."),
+        _p("id", _default("str", "caddy"), "The container's id (and, by default, its service's)."),
+        _p("config", _maybe("mount-source"), "A Caddyfile (mounted at /etc/caddy/Caddyfile); without it, the image's."),
+        _p("site", _maybe("mount-source"), "Files to serve (mounted at /usr/share/caddy, the image's site root)."),
+        _p("data-volume", _maybe("mount-source"), "Where Caddy keeps certificates and other state (mounted at /data)."),
+        _p("cmd", _maybe(COMMAND), "The command to run; without one, caddy run with /etc/caddy/Caddyfile."),
+        _p("env", ENV_NULLABLE, "Environment variables."),
+        _p("services", SERVICES, "The services to expose; without them, service id with 80 (http) and 443 (https)."),
+        _p("mounts", MOUNTS, MOUNTS_INFO),
+        _p("restart", RESTART, RESTART_INFO),
+    ),
+    base=CONTAINER_REF,
+    build=_build_caddy,
+)
+
+
+# --------------------------------------------------------------------------------------------------
 # jupyter
 
 
@@ -1690,6 +2024,9 @@ _ALL = (
     POSTGRES_PSQL,
     COUCHBASE,
     COUCHBASE_CLI,
+    COUCHBASE_INIT_CLUSTER,
+    COUCHBASE_CREATE_BUCKET,
+    COUCHBASE_CBQ,
     KONG,
     KONG_SIMPLE,
     REDPANDA,
@@ -1706,6 +2043,9 @@ _ALL = (
     NGROK_HTTP,
     MAILPIT,
     NGINX,
+    REDIS,
+    REDIS_INSIGHT,
+    CADDY,
     JUPYTER,
     TENSORBOARD,
     HELLO_WORLD,
@@ -1742,19 +2082,12 @@ _DEFAULT_VARIANTS = {
     "polytope/caddy": "caddy",
 }
 
-_UNDOCUMENTED = "Polytope's public reference does not document it, so polytope.core has no definition of it"
 _CODE_ONLY = (
     "in Polytope it is a program run by Polytope's own runner rather than a container, "
     "so polytope.core cannot run it"
 )
 
 UNAVAILABLE: Dict[str, str] = {
-    "polytope/redis": _UNDOCUMENTED,
-    "polytope/redis!insight": _UNDOCUMENTED,
-    "polytope/couchbase!init-cluster": _UNDOCUMENTED,
-    "polytope/couchbase!create-bucket": _UNDOCUMENTED,
-    "polytope/couchbase!cbq": _UNDOCUMENTED,
-    "polytope/caddy": _UNDOCUMENTED,
     "polytope/repl": _CODE_ONLY,
     "polytope/send-slack-message": _CODE_ONLY,
 }

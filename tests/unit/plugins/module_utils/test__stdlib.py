@@ -207,6 +207,9 @@ EXPECTED_REFS = [
     "polytope/postgres!psql",
     "polytope/couchbase",
     "polytope/couchbase!cli",
+    "polytope/couchbase!init-cluster",
+    "polytope/couchbase!create-bucket",
+    "polytope/couchbase!cbq",
     "polytope/kong",
     "polytope/kong!simple",
     "polytope/redpanda",
@@ -223,6 +226,9 @@ EXPECTED_REFS = [
     "polytope/ngrok!http",
     "polytope/mailpit",
     "polytope/nginx",
+    "polytope/redis",
+    "polytope/redis!insight",
+    "polytope/caddy",
     "polytope/jupyter",
     "polytope/tensorboard",
     "polytope/hello-world",
@@ -256,19 +262,13 @@ def test_the_default_variant_has_two_spellings(alias, ref):
 
 
 @pytest.mark.parametrize(
-    "ref", ["polytope/container", "polytope/nope", "polytope/python!nope", "web-app", "", "polytope/redis"]
+    "ref", ["polytope/container", "polytope/nope", "polytope/python!nope", "web-app", "", "polytope/repl"]
 )
 def test_lookup_of_what_is_not_a_library_module(ref):
     assert lookup(ref) is None
 
 
 UNAVAILABLE_REFS = [
-    "polytope/redis",
-    "polytope/redis!insight",
-    "polytope/couchbase!init-cluster",
-    "polytope/couchbase!create-bucket",
-    "polytope/couchbase!cbq",
-    "polytope/caddy",
     "polytope/repl",
     "polytope/send-slack-message",
 ]
@@ -285,10 +285,9 @@ def test_unavailable_modules_say_so_and_how_to_get_them(ref):
         expand_library(ref, {})
 
 
-def test_unavailable_is_exactly_the_undocumented_and_code_only_modules():
+def test_unavailable_is_exactly_the_code_only_modules():
     assert sorted(UNAVAILABLE) == sorted(UNAVAILABLE_REFS)
     assert not set(UNAVAILABLE) & set(MODULES)
-    assert "does not document" in UNAVAILABLE["polytope/redis"]
     assert "runner" in UNAVAILABLE["polytope/repl"]
     assert unavailable_reason("polytope/repl!repl") == UNAVAILABLE["polytope/repl"]
     assert unavailable_reason("polytope/python") is None
@@ -328,6 +327,9 @@ SAMPLE_ARGS = {
     "polytope/postgres!psql": {"hostname": "db", "database": "app", "username": "u", "password": "p"},
     "polytope/couchbase": {"data-volume": VOLUME},
     "polytope/couchbase!cli": {"cmd": "bucket-list -c couchbase", "retries": 3},
+    "polytope/couchbase!init-cluster": {"password": "pw", "services": ["data", "index", "query", "fts"]},
+    "polytope/couchbase!create-bucket": {"password": "pw", "name": "main", "replicas": 0, "flush": True},
+    "polytope/couchbase!cbq": {"password": "pw", "script": "CREATE PRIMARY INDEX IF NOT EXISTS ON main;"},
     "polytope/kong": {},
     "polytope/kong!simple": {
         "config-file": HOST,
@@ -348,6 +350,9 @@ SAMPLE_ARGS = {
     "polytope/ngrok!http": {"host": "web", "port": 80, "config-files": [HOST], "auth-token": "t"},
     "polytope/mailpit": {"data-volume": VOLUME},
     "polytope/nginx": {},
+    "polytope/redis": {"data-volume": VOLUME, "append-only": True},
+    "polytope/redis!insight": {"data-volume": VOLUME},
+    "polytope/caddy": {"config": HOST, "site": HOST},
     "polytope/jupyter": {"requirements": HOST},
     "polytope/tensorboard": {"logs": HOST},
     "polytope/hello-world": {},
@@ -422,6 +427,9 @@ def test_runs_to_completion_marks_the_jobs():
     jobs = {ref for ref, module in MODULES.items() if module.runs_to_completion}
     assert jobs == {
         "polytope/couchbase!cli",
+        "polytope/couchbase!init-cluster",
+        "polytope/couchbase!create-bucket",
+        "polytope/couchbase!cbq",
         "polytope/kafka!create-connectors",
         "polytope/hello-world",
         "polytope/create-project",
@@ -694,6 +702,133 @@ def test_couchbase_cli():
     out = expand("polytope/couchbase!cli", cmd=["server-list", None, "-c", "couchbase"], retries=5)
     assert out["cmd"] == ["couchbase-cli", "server-list", "-c", "couchbase"]
     assert out["restart"] == {"policy": "on-failure", "max_restarts": 5}
+
+
+CB_CREDENTIALS = {"cluster": "couchbase:8091", "username": "admin", "password": "password"}
+
+
+def test_couchbase_init_cluster_defaults():
+    out = expand("polytope/couchbase!init-cluster", password="pw")
+    assert out["image"] == "public.ecr.aws/docker/library/couchbase:community-7.2.4"
+    assert out["id"] == "couchbase-init-cluster"
+    assert out["services"] == []
+    assert "mounts" not in out and "restart" not in out
+    assert env_map(out) == {"CB_CLUSTER": "couchbase:8091", "CB_USERNAME": "admin", "CB_PASSWORD": "pw"}
+    assert [entry["name"] for entry in out["env"] if entry.get("secret")] == ["CB_PASSWORD"]
+    script = sh(out)
+    assert "pw" not in script
+    assert "couchbase-cli server-list" in script
+    assert "couchbase-cli cluster-init" in script
+    assert "--services data,index,query --cluster-ramsize 512 --cluster-index-ramsize 256" in script
+    assert "fts-ramsize" not in script and "--cluster-name" not in script
+    assert '"$tries" -gt 10' in script and "sleep 3" in script
+
+
+def test_couchbase_init_cluster_as_a_real_file_calls_it():
+    args = dict(CB_CREDENTIALS, image="example/couchbase:enterprise-7.6.1", retries=20)
+    args["services"] = ["data", "index", "query", "fts", "eventing"]
+    out = expand_args("polytope/couchbase!init-cluster", args)
+    assert out["image"] == "example/couchbase:enterprise-7.6.1"
+    script = sh(out)
+    assert "--services data,index,query,fts,eventing" in script
+    assert "--cluster-fts-ramsize 256 --cluster-eventing-ramsize 256" in script
+    assert "analytics-ramsize" not in script
+    assert '"$tries" -gt 20' in script
+
+
+def test_couchbase_init_cluster_refuses_no_or_unknown_services():
+    with pytest.raises(StdlibError, match="at least one service"):
+        expand("polytope/couchbase!init-cluster", password="pw", services=[])
+    with pytest.raises(StdlibError, match="unknown Couchbase service kv"):
+        expand("polytope/couchbase!init-cluster", password="pw", services=["data", "kv"])
+
+
+def test_couchbase_create_bucket_defaults():
+    out = expand("polytope/couchbase!create-bucket", password="pw", name="main")
+    assert out["image"] == "public.ecr.aws/docker/library/couchbase:community-7.2.4"
+    assert out["id"] == "couchbase-create-bucket"
+    assert out["services"] == []
+    assert env_map(out)["CB_BUCKET"] == "main"
+    script = sh(out)
+    assert 'couchbase-cli bucket-list -c "$CB_CLUSTER"' in script and 'grep -qxF "$CB_BUCKET"' in script
+    assert "couchbase-cli bucket-create" in script
+    assert "--bucket-type couchbase --bucket-ramsize 256 --wait" in script
+    assert "--bucket-replica" not in script and "--enable-flush" not in script
+
+
+def test_couchbase_create_bucket_as_a_real_file_calls_it():
+    args = dict(CB_CREDENTIALS, image="example/couchbase:enterprise-7.6.1", name="cillers", retries=20)
+    out = expand_args("polytope/couchbase!create-bucket", args)
+    assert out["image"] == "example/couchbase:enterprise-7.6.1"
+    assert env_map(out) == {
+        "CB_CLUSTER": "couchbase:8091",
+        "CB_USERNAME": "admin",
+        "CB_PASSWORD": "password",
+        "CB_BUCKET": "cillers",
+    }
+    assert '"$tries" -gt 20' in sh(out)
+    out = expand_args(
+        "polytope/couchbase!create-bucket",
+        dict(CB_CREDENTIALS, name="e", type="ephemeral", **{"ram-quota": 128, "replicas": 1, "flush": True}),
+    )
+    assert "--bucket-type ephemeral --bucket-ramsize 128 --bucket-replica 1 --enable-flush 1 --wait" in sh(out)
+
+
+def test_couchbase_cbq_defaults():
+    out = expand("polytope/couchbase!cbq", password="pw", script="SELECT 1;")
+    assert out["image"] == "public.ecr.aws/docker/library/couchbase:community-7.2.4"
+    assert out["id"] == "couchbase-cbq"
+    assert out["services"] == []
+    env = env_map(out)
+    assert env["CB_ENGINE"] == "http://couchbase:8091"
+    assert env["CB_SCRIPT"] == "SELECT 1;"
+    script = sh(out)
+    assert "SELECT" not in script and "pw" not in script
+    assert 'cbq -q -e "$CB_ENGINE" -u "$CB_USERNAME" -p "$CB_PASSWORD" --exit-on-error -f "$statements"' in script
+
+
+@pytest.mark.parametrize(
+    "cluster, engine",
+    [
+        ("couchbase", "http://couchbase:8091"),
+        ("couchbase:8093", "http://couchbase:8093"),
+        ("couchbase://couchbase", "couchbase://couchbase"),
+    ],
+)
+def test_couchbase_cbq_engine(cluster, engine):
+    out = expand("polytope/couchbase!cbq", password="pw", script="SELECT 1;", cluster=cluster)
+    assert env_map(out)["CB_ENGINE"] == engine
+
+
+def test_couchbase_cbq_as_a_real_file_calls_it():
+    statements = (
+        "CREATE COLLECTION main._default.items IF NOT EXISTS;\n" "CREATE PRIMARY INDEX IF NOT EXISTS ON main;\n"
+    )
+    args = dict(CB_CREDENTIALS, cluster="couchbase", image="example/couchbase:7.6.1", script=statements, retries=20)
+    out = expand_args("polytope/couchbase!cbq", args)
+    assert out["image"] == "example/couchbase:7.6.1"
+    assert env_map(out)["CB_SCRIPT"] == statements
+    assert '"$tries" -gt 20' in sh(out)
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell here")
+def test_couchbase_retry_loop_runs(tmp_path):
+    """The generated loop, with stand-ins for couchbase-cli: retried as often as asked, then it gives up."""
+    out = expand_args("polytope/couchbase!create-bucket", dict(CB_CREDENTIALS, name="main", retries=2))
+    script = sh(out).replace("sleep 3", "true")
+    fake = tmp_path / "couchbase-cli"
+    fake.write_text('#!/bin/sh\necho "$1" >> "$CALLS"\n[ "$1" = bucket-create ] && [ -e "$OK" ]\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls"), "OK": str(tmp_path / "ok")}
+    env.update(env_map(out))
+    failed = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert failed.returncode == 1 and "failed after 3 attempts" in failed.stdout
+    assert (tmp_path / "calls").read_text().split() == ["bucket-list", "bucket-create"] * 3
+    (tmp_path / "ok").touch()
+    (tmp_path / "calls").unlink()
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
+    assert (tmp_path / "calls").read_text().split() == ["bucket-list", "bucket-create"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1265,6 +1400,89 @@ def test_create_project():
 
 
 # --------------------------------------------------------------------------------------------------
+# redis, redis!insight, caddy
+
+
+def test_redis_defaults():
+    assert expand("polytope/redis") == {
+        "image": "public.ecr.aws/docker/library/redis:7.2.4",
+        "id": "redis",
+        "services": [{"id": "redis", "ports": [{"port": 6379, "protocol": "tcp"}]}],
+    }
+
+
+def test_redis_port_append_only_volume_and_mounts():
+    conf = {"type": "host", "path": "./redis.conf"}
+    out = expand_args(
+        "polytope/redis",
+        {
+            "id": "cache",
+            "port": 6380,
+            "append-only": True,
+            "data-volume": VOLUME,
+            "mounts": [{"source": conf, "path": "/etc/redis.conf"}, None],
+            "env": [{"name": "TZ", "value": "UTC"}, None],
+            "restart": {"policy": "always"},
+        },
+    )
+    assert out["cmd"] == ["redis-server", "--port", "6380", "--appendonly", "yes"]
+    assert out["services"] == [{"id": "cache", "ports": [{"port": 6380, "protocol": "tcp"}]}]
+    assert mount_paths(out) == ["/data", "/etc/redis.conf"]
+    assert env_map(out) == {"TZ": "UTC"}
+    assert out["restart"] == {"policy": "always"}
+    out = expand("polytope/redis", cmd=["redis-server", "/etc/redis.conf"], port=6380)
+    assert out["cmd"] == ["redis-server", "/etc/redis.conf"]
+
+
+def test_redis_as_a_real_file_calls_it():
+    services = [{"id": "redis", "ports": [{"protocol": "tcp", "port": 6379}]}]
+    out = expand_args("polytope/redis", {"services": services})
+    assert out["services"] == [{"id": "redis", "ports": [{"protocol": "tcp", "port": 6379}]}]
+    assert out["image"] == "public.ecr.aws/docker/library/redis:7.2.4" and "cmd" not in out
+
+
+def test_redis_insight_defaults():
+    assert expand("polytope/redis!insight") == {
+        "image": "redis/redisinsight:latest",
+        "id": "redis-insight",
+        "services": [{"id": "redis-insight", "ports": [{"port": 5540, "protocol": "http"}]}],
+    }
+
+
+def test_redis_insight_port_and_volume():
+    out = expand_args("polytope/redis!insight", {"port": 8001, "data-volume": VOLUME})
+    assert env_map(out) == {"RI_APP_PORT": "8001"}
+    assert out["services"][0]["ports"] == [{"port": 8001, "protocol": "http"}]
+    assert out["mounts"] == [{"source": VOLUME, "path": "/data"}]
+
+
+def test_caddy_defaults():
+    assert expand("polytope/caddy") == {
+        "image": "public.ecr.aws/docker/library/caddy:2.7",
+        "id": "caddy",
+        "services": [{"id": "caddy", "ports": [{"port": 80, "protocol": "http"}, {"port": 443, "protocol": "https"}]}],
+    }
+
+
+def test_caddy_config_site_and_volume():
+    caddyfile = {"type": "host", "path": "./Caddyfile"}
+    out = expand_args("polytope/caddy", {"config": caddyfile, "site": HOST, "data-volume": VOLUME})
+    assert out["mounts"] == [
+        {"source": caddyfile, "path": "/etc/caddy/Caddyfile"},
+        {"source": HOST, "path": "/usr/share/caddy"},
+        {"source": VOLUME, "path": "/data"},
+    ]
+    assert "cmd" not in out
+
+
+def test_caddy_as_a_real_file_calls_it():
+    site = {"path": "code/frontend", "type": "host"}
+    out = expand_args("polytope/caddy", {"mounts": [{"path": "/usr/share/caddy", "source": site}]})
+    assert out["mounts"] == [{"path": "/usr/share/caddy", "source": site}]
+    assert out["services"][0]["id"] == "caddy"
+
+
+# --------------------------------------------------------------------------------------------------
 # build-image
 
 
@@ -1390,11 +1608,14 @@ def _scripts() -> list:
         sh(expand("polytope/python", requirements=HOST, cmd=["python3", "-c", "print('x')"])),
         sh(expand("polytope/node", package=HOST)),
         expand("polytope/create-project", templates=HOST, name="it's mine")["cmd"][0],
+        sh(expand_args("polytope/couchbase!init-cluster", {"password": "pw", "cluster-name": "it's mine"})),
+        sh(expand_args("polytope/couchbase!create-bucket", {"password": "pw", "name": "b", "flush": True})),
+        sh(expand_args("polytope/couchbase!cbq", {"password": "pw", "script": "SELECT 'a';"})),
     ]
 
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell here")
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(11))
 def test_generated_scripts_parse(index):
     script = _scripts()[index]
     result = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True, check=False)
