@@ -14,8 +14,8 @@ description:
   - O(state=present) makes a bridge network the same way M(polytope.core.container) makes its project network. A
     network of that name that exists already is left as it is.
   - O(state=absent) removes the network only when no container is attached to it, stopped ones included (a
-    stopped container would not start any more without it). A network that containers still use is kept, with
-    RV(changed=false), the containers in RV(in_use_by) and a RV(msg) that says so; it is never disconnected from
+    stopped container would not start any more without it). A network that containers still use is kept, with no
+    change reported, the containers in RV(in_use_by) and a RV(msg) that says so; it is never disconnected from
     them. Unlike M(community.docker.docker_network), this never cuts another template's containers off.
 author:
   - Polytope Core Maintainers (@polytope)
@@ -34,6 +34,7 @@ attributes:
     description: The diff shows whether the network exists before and after the task.
   idempotent:
     support: full
+    description: A rerun finds the network made or removed and changes nothing; a kept network stays kept.
   action:
     support: none
   async:

@@ -56,7 +56,9 @@ class FakeClient:
         assert all
         (network_id,) = filters["network"]
         return [
-            {"Names": [f"/{name}"]} for name, (attached_to, _) in self.attached.items() if attached_to == network_id
+            {"Names": [f"/{name}"]}
+            for name, (attached_to, _running) in self.attached.items()
+            if attached_to == network_id
         ]
 
     def create_network(self, name: str, driver: str, check_duplicate: bool) -> dict[str, Any]:
