@@ -113,7 +113,8 @@ MOUNTS = _maybe([["maybe", MOUNT]])
 ENV = _maybe(["env-var"])
 ENV_NULLABLE = _maybe([["maybe", "env-var"]])
 SERVICES = _maybe(["service-spec"])
-RESTART_T = {"policy": ["enum", "always", "on-failure"], "max-restarts": ["maybe", "int"]}
+# "never" as well: real files pass it (a one-off command run through a library module), and the container takes it.
+RESTART_T = {"policy": ["enum", "always", "on-failure", "never"], "max-restarts": ["maybe", "int"]}
 RESTART = _maybe(RESTART_T)
 RESTART_ALWAYS = _default(RESTART_T, {"policy": "always", "max-restarts": None})
 HOST_PORT = {"host": "str", "port": "int"}

@@ -5,12 +5,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import textwrap
 import types
-from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -1215,142 +1213,6 @@ class TestStandardLibrary:
 
 
 # ------------------------------------------------------------------------------------------------
-# The real-world corpus
-
-
-def shared_dir() -> Optional[Path]:
-    """``../shared`` beside the repository root, or POLYTOPE_SHARED.
-
-    ansible-test runs a copy of the checkout deeper in the tree (build/test/ansible_collections/...),
-    so every ancestor's ``shared`` is tried, nearest first.
-    """
-    configured = os.environ.get("POLYTOPE_SHARED")
-    if configured:
-        return Path(configured) if Path(configured).is_dir() else None
-    for ancestor in Path(__file__).resolve().parents:
-        candidate = ancestor / "shared"
-        if (candidate / "corpus" / "polytope-yml").is_dir():
-            return candidate
-    return None
-
-
-def corpus_files() -> list[Path]:
-    shared = shared_dir()
-    if shared is None:
-        return []
-    return sorted((shared / "corpus" / "polytope-yml").glob("*.yml"))
-
-
-def corpus_cases() -> list[Any]:
-    cases = []
-    for path in corpus_files():
-        text = path.read_text(encoding="utf-8")
-        summary = describe_file(text, path.name)
-        names = summary["templates"] + summary["tools"]
-        if not summary["templates"] and not summary["tools"]:
-            # Module-only files: plan each module through a one-step template added here.
-            names = [f"module:{module}" for module in summary["modules"]]
-        for name in names:
-            cases.append(pytest.param(path, name, id=f"{path.stem}:{name}"))
-    return cases
-
-
-# What a clear corpus error names: something missing or unsupported.
-CLEAR_REASONS = re.compile(
-    "|".join(
-        [
-            r"Polytope standard library module not available",
-            r"(Clojure|JavaScript) code:",
-            r"include [^:]+: .* does not exist",
-            r"no (value|secret) '[^']+' was given",
-            r"names undeclared param '[^']+'",
-            r"has no param '[^']+'",
-            r"unknown module '[^']+'",
-            r"belongs to another project",
-            r"requires it .* and it is not given",
-            r"expected .*, got",
-            r"cannot build its arguments",
-        ]
-    )
-)
-
-
-def corpus_case_text(path: Path, name: str) -> tuple[str, str]:
-    """The file's text and the template to expand; a `module:` case gets a one-step template added."""
-    text = path.read_text(encoding="utf-8")
-    if not name.startswith("module:"):
-        return text, name
-    module = name.split(":", 1)[1]
-    return text + f"\ntemplates:\n  - id: corpus-check\n    run: [{json.dumps(module)}]\n", "corpus-check"
-
-
-def corpus_inputs(text: str) -> tuple[dict, dict]:
-    names = re.findall(r"pt[.-](value|secret)\s+([A-Za-z0-9_.-]+)", text)
-    values = {name: "3000" for kind, name in names if kind == "value"}
-    secrets = {name: f"SENTINEL-{name}-4d1b" for kind, name in names if kind == "secret"}
-    return values, secrets
-
-
-@pytest.mark.skipif(not corpus_files(), reason="the shared corpus (../shared or POLYTOPE_SHARED) is not available")
-@pytest.mark.parametrize(("path", "name"), corpus_cases())
-def test_corpus_template_plans_or_fails_clearly(path: Path, name: str) -> None:
-    text, name = corpus_case_text(path, name)
-    values, secrets = corpus_inputs(text)
-    sentinels = list(secrets.values())
-    try:
-        plan = expand(text, path.name, name, values=values, secrets=secrets)
-    except TemplateError as exc:
-        message = str(exc)
-        assert message.startswith(f"{path.name}: ")
-        assert exc.problems
-        for problem in exc.problems:
-            assert CLEAR_REASONS.search(problem), problem
-        assert not any(sentinel in message for sentinel in sentinels)
-        return
-    shown = json.dumps(masked(plan))
-    assert not any(sentinel in shown for sentinel in sentinels)
-    assert plan["steps"]
-    for entry in plan["steps"]:
-        assert entry["module"][-1] in ("polytope/container", "polytope/build-image")
-        assert entry["args"]["project"] == plan["project"]
-
-
-@pytest.mark.skipif(not corpus_files(), reason="the shared corpus (../shared or POLYTOPE_SHARED) is not available")
-@pytest.mark.parametrize(("path", "name"), corpus_cases())
-def test_corpus_without_values_names_what_is_missing(path: Path, name: str) -> None:
-    """With no values and no secrets, the errors are still clear and nothing else is raised."""
-    text, name = corpus_case_text(path, name)
-    try:
-        expand(text, path.name, name)
-    except TemplateError as exc:
-        for problem in exc.problems:
-            assert CLEAR_REASONS.search(problem), problem
-
-
-@pytest.mark.skipif(not corpus_files(), reason="the shared corpus (../shared or POLYTOPE_SHARED) is not available")
-def test_corpus_known_outcomes() -> None:
-    """Pin a few outcomes the corpus MANIFEST documents, so a regression shows up by name."""
-    by_name = {path.name: path.read_text(encoding="utf-8") for path in corpus_files()}
-    orange = by_name.get("orangem4__webapp-template-test.yml")
-    if orange is not None:
-        plan = expand(orange, "orangem4", "ci-review")
-        assert [entry["step"] for entry in plan["steps"]] == ["lint", "test", "app", "postgres"]
-        assert step(plan, "lint")["state"] == "completed"
-    kong = by_name.get("doctorstal__kong-ai-gateway-hackathon.yml")
-    if kong is not None:
-        with pytest.raises(TemplateError) as caught:
-            expand(kong, "kong", "stack", secrets={"opper-api-key": "k"})
-        assert any("polytope/redis" in problem for problem in caught.value.problems)
-    vladimir = by_name.get("VladimirB3__team-hackathon2911.yml")
-    if vladimir is not None:
-        with pytest.raises(TemplateError) as caught:
-            expand(vladimir, "vladimir", "stack-graphql-vm")
-        problems = "\n".join(caught.value.problems)
-        assert "unknown module 'web-app-graphql'" in problems
-        assert "undeclared param 'curity-base-rest-url'" in problems
-
-
-# ------------------------------------------------------------------------------------------------
 # The template role's services summary
 
 
@@ -1662,30 +1524,6 @@ class TestTeardown:
         )
 
 
-@pytest.mark.skipif(not corpus_files(), reason="the shared corpus (../shared or POLYTOPE_SHARED) is not available")
-@pytest.mark.parametrize(("path", "name"), corpus_cases())
-def test_corpus_teardown_needs_no_values(path: Path, name: str) -> None:
-    """Teardown of every corpus template: a plan, or clear errors none of which is a missing value or secret."""
-    text, name = corpus_case_text(path, name)
-    values, secrets = corpus_inputs(text)
-    try:
-        plan = expand(text, path.name, name, teardown=True)
-    except TemplateError as exc:
-        for problem in exc.problems:
-            assert CLEAR_REASONS.search(problem) or "the teardown needs" in problem, problem
-            assert not re.search(r"no (value|secret) '[^']+' was given", problem), problem
-        return
-    json.dumps(plan)
-    for entry in plan["steps"]:
-        assert entry["args"]["project"] == plan["project"]
-    # the same identities as a full expansion, when that one succeeds
-    try:
-        full = expand(text, path.name, name, values=values, secrets=secrets)
-    except TemplateError:
-        return
-    assert identities(plan) == identities(full)
-
-
 # ------------------------------------------------------------------------------------------------
 # The template role's failure reports
 
@@ -1721,3 +1559,31 @@ class TestMaskSecrets:
         }
         assert mask_secrets("nothing", {}) == "nothing"
         assert mask_secrets("x", None) == "x"
+
+
+# ------------------------------------------------------------------------------------------------
+# Untrusted code: runaways and escapes end as clear problems naming the module and the argument
+
+RUNAWAYS = [
+    ("'#pt-clj (loop [] (recur))'", "Clojure code:", "time"),
+    ("'#pt-clj ((fn f [n] (f (inc n))) 0)'", "Clojure code:", "depth"),
+    ("'#pt-clj (vec (range 10000000))'", "Clojure code:", "limit"),
+    ("'#pt-clj (slurp \"/etc/passwd\")'", "Clojure code:", "slurp"),
+    ("'#pt-clj (System/exit 0)'", "Clojure code:", "System/exit"),
+    ("'#pt-clj (eval (quote (+ 1 2)))'", "Clojure code:", "eval"),
+    ("'#pt-js while (true) {}'", "JavaScript code:", "time"),
+    ("'#pt-js function f(n) { return f(n + 1) } f(0)'", "JavaScript code:", "recursion"),
+    ("'#pt-js Array(10000000).fill(1)'", "JavaScript code:", "limit"),
+    ("'#pt-js require(\"fs\")'", "JavaScript code:", "require"),
+    ("'#pt-js process.exit()'", "JavaScript code:", "process"),
+    ("'#pt-js this.constructor.constructor(\"return process\")()'", "JavaScript code:", "process"),
+]
+
+
+@pytest.mark.parametrize(("cmd", "language", "named"), RUNAWAYS, ids=[case[0][:40] for case in RUNAWAYS])
+def test_runaway_and_escaping_code_is_a_clear_problem(cmd: str, language: str, named: str) -> None:
+    if "JavaScript" in language:
+        pytest.importorskip("py_mini_racer", reason="JavaScript code strings need mini-racer")
+    problem = one_problem(container_file(f"image: busybox\ncmd: {cmd}\n"))
+    assert problem.startswith(f"template 'tpl', step 'app', module 'app', argument 'cmd': {language}"), problem
+    assert named in problem, problem
