@@ -73,7 +73,7 @@ def split_code(text: Any) -> Optional[tuple[str, str]]:
     match = _PREFIX_RE.match(text)
     if match is None:
         return None
-    return _LANGUAGES[match.group(1)], text[match.end():]
+    return _LANGUAGES[match.group(1)], text[match.end() :]
 
 
 def evaluate(language: str, source: str, bindings: Bindings, limits: Limits = Limits()) -> Any:
