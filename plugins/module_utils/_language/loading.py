@@ -76,7 +76,7 @@ def _yaml12_loader() -> Any:
     def construct_unique_mapping(loader: Any, node: Any, deep: bool = False) -> Any:
         # YAML 1.2 says mapping keys are unique; PyYAML would silently keep the last one.
         seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node, _value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 key = (key_node.tag, key_node.value)
                 if key in seen:
@@ -313,10 +313,9 @@ def _read_into(
     here = chain + [real]
     for entry in includes:
         target, target_repo, problem = _include_target(entry, directory, repos, repo)
-        if problem is not None:
+        if problem is not None or target is None:
             problems.append(f"{_shown(file_name, chain)}: include {_entry_text(entry)}: {problem}")
             continue
-        assert target is not None
         if os.path.realpath(target) in here:
             cycle = " -> ".join(
                 [*(os.path.relpath(path, root_dir) for path in here), os.path.relpath(target, root_dir)]

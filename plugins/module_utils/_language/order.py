@@ -11,6 +11,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.steps impo
     STATE_COMPLETED,
     STATE_STARTED,
     _RawStep,
+    _Resolved,
 )
 from ansible_collections.polytope.core.plugins.module_utils._language.masking import _secret_paths
 from ansible_collections.polytope.core.plugins.module_utils._language.values import (
@@ -56,7 +57,7 @@ class _Planning:
                 "id": step.container_id,
                 "module": step.resolved.chain,
                 "kind": step.resolved.kind,
-                "state": self.state_of(step, waited_by[step.step], jobs),
+                "state": self.state_of(step, step.resolved, waited_by[step.step], jobs),
                 "run_when": {"after": step.after, "condition": step.condition} if step.after else None,
                 "waited_by": waited_by[step.step],
                 "args": args,
@@ -72,16 +73,15 @@ class _Planning:
             plan["teardown"] = True
         return plan
 
-    def state_of(self, step: _RawStep, waited_by: list[str], jobs: list[str]) -> str:
-        assert step.resolved is not None
-        if step.resolved.awaits is False:
+    def state_of(self, step: _RawStep, resolved: _Resolved, waited_by: list[str], jobs: list[str]) -> str:
+        if resolved.awaits is False:
             if waited_by:
                 self.problem(
                     f"step {step.step!r} has await: false (it keeps running), but {', '.join(waited_by)} "
                     f"wait{'s' if len(waited_by) == 1 else ''} for it to finish"
                 )
             return STATE_STARTED
-        if step.resolved.awaits or waited_by or step.resolved.runs_to_completion or step.step in jobs:
+        if resolved.awaits or waited_by or resolved.runs_to_completion or step.step in jobs:
             return STATE_COMPLETED
         return STATE_STARTED
 
