@@ -322,6 +322,8 @@ def _read_into(
             )
             problems.append(f"include cycle: {cycle}")
             continue
+        if any(os.path.realpath(path) == os.path.realpath(target) for path in project.files):
+            continue  # already read through another include (a diamond, not a cycle)
         if len(project.files) >= MAX_INCLUDED_FILES:
             problems.append(f"more than {MAX_INCLUDED_FILES} files are included; refused")
             return
