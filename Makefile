@@ -14,7 +14,7 @@
 #   sanity-313, units-313   the same with the newest ansible-core on Python 3.13
 #   integration       ansible-test integration against the real engine (Python 3.11)
 #   molecule          molecule test for every scenario, when there is one
-#   bench             bench/run.py, when there is one
+#   bench             bench/expansion.py, then bench/run.py (bench-expansion: only the first)
 #   format            ruff --fix and black on the Python code
 #   clean             build/ and test output (keeps the venvs; `make distclean` drops them)
 #
@@ -42,7 +42,7 @@ UNITS_ARGS       ?=
 INTEGRATION_ARGS ?=
 MOLECULE_ARGS    ?=
 
-.PHONY: help setup engine images registry demo test lint sanity units integration \
+.PHONY: help setup engine images registry demo test lint sanity units integration bench-expansion \
         sanity-313 units-313 molecule bench format clean distclean
 
 help:
@@ -106,9 +106,13 @@ units-313: setup
 molecule: setup engine images
 	@scripts/molecule.sh $(MOLECULE_ARGS)
 
-bench: setup engine images
+bench: setup engine images bench-expansion
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; \
 	else echo "bench: bench/run.py does not exist yet, nothing to run"; fi
+
+# polytope.yml expansion times (no engine): the largest corpus file, carbonbridge, runaway code
+bench-expansion: setup
+	@$(BIN)/python bench/expansion.py
 
 format: setup
 	ruff check --fix .
