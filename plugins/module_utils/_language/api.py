@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 from ansible_collections.polytope.core.plugins.module_utils._language.errors import TemplateError
 from ansible_collections.polytope.core.plugins.module_utils._language.expansion import _Expander
 from ansible_collections.polytope.core.plugins.module_utils._language.loading import load_project
-from ansible_collections.polytope.core.plugins.module_utils._language.masking import _redact
+from ansible_collections.polytope.core.plugins.module_utils._language.masking import mask_text
 from ansible_collections.polytope.core.plugins.module_utils._language.values import _show
 
 
@@ -67,10 +67,10 @@ def expand(
         )
     except TemplateError as exc:
         raise TemplateError(
-            exc.file_name, exc.subject, [_redact(problem, secrets) for problem in exc.problems]
+            exc.file_name, exc.subject, [mask_text(problem, secrets) for problem in exc.problems]
         ) from None
     if expander.problems:
-        raise TemplateError(file_name, subject, [_redact(problem, secrets) for problem in expander.problems])
+        raise TemplateError(file_name, subject, [mask_text(problem, secrets) for problem in expander.problems])
     if expander.warnings:
-        plan["warnings"] = [_redact(warning, secrets) for warning in expander.warnings]
+        plan["warnings"] = [mask_text(warning, secrets) for warning in expander.warnings]
     return plan

@@ -11,6 +11,31 @@ from ansible_collections.polytope.core.plugins.module_utils._language.values imp
 MASK = "********"
 
 
+def _secret_texts(secrets: Any) -> list[str]:
+    """The texts to mask, longest first, so that a secret containing another is masked whole.
+
+    ``secrets`` is a mapping whose values are the secrets (``template_secrets``), a collection of them,
+    or one secret.
+    """
+    if isinstance(secrets, Mapping):
+        candidates = list(secrets.values())
+    elif isinstance(secrets, (list, tuple, set)):
+        candidates = list(secrets)
+    elif secrets is None:
+        candidates = []
+    else:
+        candidates = [secrets]
+    texts = {str(_user_text(value)) for value in candidates if value is not None}
+    return sorted((text for text in texts if text), key=len, reverse=True)
+
+
+def mask_text(text: str, secrets: Any) -> str:
+    """``text`` with every secret replaced by ``********``: the one rule behind every masking here."""
+    for secret in _secret_texts(secrets):
+        text = text.replace(secret, MASK)
+    return text
+
+
 def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
     """Where the args carry a secret, with the masked form of each such value.
 
@@ -19,7 +44,7 @@ def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
     """
     if not secret_values:
         return []
-    ordered = sorted(secret_values, key=len, reverse=True)
+    ordered = _secret_texts(secret_values)
     found: list[dict] = []
 
     def walk(value: Any, path: list[Any]) -> None:
@@ -32,10 +57,7 @@ def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
         elif value is not None and not isinstance(value, bool):
             text = str(value)
             if any(secret in text for secret in ordered):
-                masked_text = text
-                for secret in ordered:
-                    masked_text = masked_text.replace(secret, MASK)
-                found.append({"path": path, "masked": masked_text if isinstance(value, str) else MASK})
+                found.append({"path": path, "masked": mask_text(text, ordered) if isinstance(value, str) else MASK})
 
     walk(args, [])
     env = args.get("env")
@@ -44,14 +66,6 @@ def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
         if len(path) == 3 and path[0] == "env" and isinstance(env, list) and path[2] == "value":
             env[path[1]]["secret"] = True
     return found
-
-
-def _redact(text: str, secrets: Mapping[str, Any]) -> str:
-    for secret in sorted(
-        (str(_user_text(value)) for value in secrets.values() if value not in (None, "")), key=len, reverse=True
-    ):
-        text = text.replace(secret, MASK)
-    return text
 
 
 def masked(plan: Mapping[str, Any]) -> dict:
@@ -76,24 +90,10 @@ def _set_at(container: Any, path: list[Any], value: Any) -> None:
 def mask_secrets(data: Any, secrets: Any) -> Any:
     """A copy of ``data`` with every secret value replaced by ``********`` in every string.
 
-    ``secrets`` is a mapping whose values are the secrets (``template_secrets``) or a list of
-    them.  Longer secrets are replaced first, so one that contains another is masked whole; keys
-    are masked too, other scalars (an exit code) are kept.  The role shows a failed step that
+    Keys are masked too, other scalars (an exit code) are kept.  The role shows a failed step that
     carries a secret through this, since ``no_log`` would hide what failed.
     """
-    if isinstance(secrets, Mapping):
-        candidates = list(secrets.values())
-    elif isinstance(secrets, (list, tuple, set)):
-        candidates = list(secrets)
-    elif secrets is None:
-        candidates = []
-    else:
-        candidates = [secrets]
-    texts = sorted(
-        {str(_user_text(value)) for value in candidates if value is not None and str(_user_text(value)) != ""},
-        key=len,
-        reverse=True,
-    )
+    texts = _secret_texts(secrets)
 
     def mask(value: Any) -> Any:
         if isinstance(value, Mapping):
@@ -101,10 +101,7 @@ def mask_secrets(data: Any, secrets: Any) -> Any:
         if isinstance(value, (list, tuple)):
             return [mask(item) for item in value]
         if isinstance(value, str):
-            text = str(value)
-            for secret in texts:
-                text = text.replace(secret, MASK)
-            return text
+            return mask_text(value, texts)
         return value
 
     return mask(data)
