@@ -709,3 +709,54 @@ def extract(archive: str, target: str, subpath: Optional[str] = None) -> int:
 
 def is_missing_path_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == errno.ENOENT
+
+
+# -- administration: the dataset and dataset_info modules ---------------------------------------------------------
+def _delete_version(directory: str, number: int) -> None:
+    # The JSON goes first: from then on the version does not exist for readers. The reservation stays, so the
+    # number is never given out again and a newer version always has a higher number than every older one.
+    for name in (f"v{number}.json", f"v{number}.tar.gz"):
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass
+
+
+def remove_versions(store: DatasetStore, dataset: str, numbers: Optional[Iterable[int]] = None) -> list[int]:
+    """Delete the given versions of a dataset (every one when None) under its lock; returns the numbers deleted.
+
+    The lock is the one a store holds while it commits, so a version being committed is either complete and
+    seen here, or committed after this returns; a store running meanwhile loses nothing. The directory and
+    its lock file stay: removing them could pull the directory from under a writer that is about to lock it.
+    """
+    directory = store.directory(dataset)
+    if not os.path.isdir(directory):
+        return []
+    wanted = None if numbers is None else set(numbers)
+    with _DatasetLock(directory):
+        doomed = [v.number for v in store.versions(dataset) if wanted is None or v.number in wanted]
+        for number in doomed:
+            _delete_version(directory, number)
+        if doomed:
+            _fsync_dir(directory)
+    return doomed
+
+
+def prune_versions(store: DatasetStore, dataset: str, keep: int) -> list[int]:
+    """Delete all but the newest `keep` (>= 1) versions under the dataset's lock; returns the numbers deleted.
+
+    Unlike DatasetStore.prune, the newest versions are chosen under the lock, so a version that a concurrent
+    store commits is counted among them instead of racing the deletion.
+    """
+    if keep < 1:
+        raise DatasetError(f"dataset {dataset}: keep must be 1 or more, got {keep}")
+    directory = store.directory(dataset)
+    if not os.path.isdir(directory):
+        return []
+    with _DatasetLock(directory):
+        doomed = [v.number for v in store.versions(dataset)[:-keep]]
+        for number in doomed:
+            _delete_version(directory, number)
+        if doomed:
+            _fsync_dir(directory)
+    return doomed
