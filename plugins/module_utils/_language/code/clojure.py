@@ -85,6 +85,7 @@ _REFUSED = set("""slurp spit eval load-string load-file load read-string read re
     with-redefs set! var intern resolve ns-resolve requiring-resolve find-ns create-ns alter-var-root
     alter-meta! shutdown-agents time rand rand-int rand-nth shuffle random-uuid random-sample tap>
     add-tap monitor-enter monitor-exit""".split())
+MAX_CALL_DEPTH = 2000
 _AMP = Symbol("&")
 _AS = Keyword("as")
 _OR = Keyword("or")
@@ -155,7 +156,9 @@ class Interp:
     def __init__(self, budget: Budget, pt: dict[str, Any]) -> None:
         self.budget = budget
         self.pt = pt
-        self.max_depth = budget.limits.depth
+        # a call made through a Python builtin (map, sorted ...) also uses the C stack: past a few
+        # thousand nested calls the process would crash instead of failing, whatever Limits says
+        self.max_depth = min(budget.limits.depth, MAX_CALL_DEPTH)
         self.nesting = 0
         # Python frames per level of nesting stay below this; evaluate() raises the recursion limit to fit
         self.max_nesting = 4 * (self.max_depth + MAX_NESTING)
@@ -359,6 +362,8 @@ class Interp:
             rest = [List(rest)]
         fixed: dict[int, Arity] = {}
         variadic = None
+        if not rest:
+            raise CodeError("fn needs a parameter vector, or (params body) lists, after its name")
         for clause in rest:
             if type(clause) is not List or not clause or type(clause[0]) is not Vector:
                 raise CodeError("fn needs a parameter vector, or (params body) lists, after its name")

@@ -288,17 +288,20 @@ def partition(n: Any, *args: Any, all_: bool = False) -> List:
 def flatten(x: Any) -> List:
     out: list[Any] = []
     cap = _budget().max_items
+    seen = [0]
 
     def walk(c: Any, depth: int) -> None:
         if depth > 400:
             raise LimitExceeded("flatten: a value nested deeper than 400 levels (depth limit)")
         for item in c:
+            # every node counts: a value sharing itself can hold 2**40 empty vectors and no leaf
+            seen[0] += 1
+            if seen[0] > cap:
+                raise _too_many("flatten")
             if type(item) in (Vector, List):
                 walk(item, depth + 1)
             else:
                 out.append(item)
-                if len(out) > cap:
-                    raise _too_many("flatten")
 
     if type(x) in (Vector, List):
         walk(x, 0)

@@ -9,7 +9,6 @@ from running away.  ``=`` is Clojure's: ``(= 1 1.0)`` is false, ``(= [1] '(1))``
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import math
 import time
@@ -19,6 +18,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code impor
 from ansible_collections.polytope.core.plugins.module_utils._language.code.reader import (
     Char,
     Keyword,
+    CURRENT,
     LimitExceeded,
     List,
     Map,
@@ -27,6 +27,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code.reade
     Symbol,
     Vector,
     pr_str,
+    tick,
 )
 
 
@@ -77,12 +78,14 @@ class Budget:
         self.depth = 0
         self.steps = 0
 
+    def tick(self) -> None:
+        self.steps += 1
+        if not self.steps & 1023:
+            self.check_time()
+
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
             raise LimitExceeded(f"evaluation took longer than {self.limits.seconds:g} s (time limit)")
-
-
-CURRENT: contextvars.ContextVar[Budget] = contextvars.ContextVar("clojure_budget")
 
 
 def _budget() -> Budget:
@@ -188,8 +191,10 @@ def equal(a: Any, b: Any) -> bool:
     if ta is bool or tb is bool:
         return False
     if (ta is Vector or ta is List) and (tb is Vector or tb is List):
+        tick()
         return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
     if ta is Map and tb is Map:
+        tick()
         return len(a) == len(b) and all(k in b and equal(v, b[k]) for k, v in a.items())
     return ta is tb and a == b  # type: ignore[no-any-return]
 

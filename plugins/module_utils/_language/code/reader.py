@@ -16,6 +16,7 @@ value can be a map key or a set member.
 
 from __future__ import annotations
 
+import contextvars
 import re
 from typing import Any, Iterable, Iterator, Optional
 
@@ -23,6 +24,17 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code impor
 
 # Deeper source nesting than any real code string; it also keeps the evaluator off Python's stack limit.
 MAX_NESTING = 400
+
+
+# The running evaluation's budget (clojure_runtime.Budget), set only while one runs.
+CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("clojure_budget")
+
+
+def tick() -> None:
+    """Count one step of work against the running evaluation's time limit."""
+    budget = CURRENT.get(None)
+    if budget is not None:
+        budget.tick()
 
 
 class Symbol:
@@ -97,11 +109,20 @@ class Vector(tuple):
 
     __slots__ = ()
 
+    def __hash__(self) -> int:
+        # a value that contains itself many times over hashes in exponential time: keep it on the clock
+        tick()
+        return tuple.__hash__(self)
+
 
 class List(tuple):
     """A Clojure list or (realized) seq; code forms are Lists too."""
 
     __slots__ = ()
+
+    def __hash__(self) -> int:
+        tick()
+        return tuple.__hash__(self)
 
 
 class Map(dict):
@@ -110,6 +131,7 @@ class Map(dict):
     __slots__ = ()
 
     def __hash__(self) -> int:  # type: ignore[override]
+        tick()
         return hash(frozenset(self.items()))
 
 
@@ -134,6 +156,7 @@ class Set:
         return type(other) is Set and self.items.keys() == other.items.keys()
 
     def __hash__(self) -> int:
+        tick()
         return hash(frozenset(self.items))
 
     def __repr__(self) -> str:
