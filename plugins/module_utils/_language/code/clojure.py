@@ -11,8 +11,9 @@ evaluation starts, wherever it is written; an unknown function fails when it is 
 
 Not caught by the code's own ``try``: limits, refusals, ``pt/fail`` and errors from ``pt/value``;
 ``(catch Exception e ...)`` catches throws and failing calls.  Limits: wall time checked every few
-hundred steps; interpreted call depth; items in any built collection and characters in any built
-string; nesting of the source.  Not bounded: a single ``re`` match that backtracks badly, and the
+hundred steps; interpreted call depth (``Limits.depth``, at most MAX_CALL_DEPTH, past which a call
+made through a Python builtin could overflow the C stack); items in any built collection, characters
+in any built string (``memory_bytes // 8``, at most ``result_items * 100``); nesting of the source.  Not bounded: a single ``re`` match that backtracks badly, and the
 hashing of a value that shares itself exponentially (``(loop [v [] n 0] (recur [v v] ...))``).
 
 The result: nil is None, keywords and symbols their name (``:always`` is "always"), chars str, maps

@@ -464,6 +464,7 @@ CORE: dict[str, Any] = {
     "flatten": flatten,
     "reverse": lambda c: List(reversed(items(c))),
     "identity": lambda x: x,
+    "fnil": lambda f, *ds: lambda *a: call(f, *(ds[i] if x is None and i < len(ds) else x for i, x in enumerate(a))),
     "constantly": lambda x: lambda *_: x,
     "comp": comp,
     "partial": lambda f, *a: lambda *b: call(f, *a, *b),

@@ -230,7 +230,7 @@ def _format_one(arg: Any, flags: str, width: Any, precision: Any, conv: str, spe
     prec = f".{precision}" if precision is not None else ""
     w = width or ""
     if conv in "sS":
-        text = ("%" + py_flags.replace("0", "") + w + prec + "s") % str_(arg)
+        text = ("%" + py_flags.replace("0", "") + w + prec + "s") % ("null" if arg is None else str_(arg))
         return text.upper() if conv == "S" else text
     if conv in "bB":
         return ("%" + py_flags + w + "s") % ("true" if truthy(arg) else "false")

@@ -222,6 +222,8 @@ CASES: list[tuple[str, Any]] = [
     ("(flatten nil)", []),
     ("(zipmap [:a :b] [1 2 3])", {"a": 1, "b": 2}),
     ("(identity 5)", 5),
+    ("(update {} :n (fnil inc 0))", {"n": 1}),
+    ('(format "%s|%5s" nil "ab")', "null|   ab"),
     ("((constantly 7) 1 2)", 7),
     ("((comp inc #(* 2 %)) 5)", 11),
     ("((comp) 3)", 3),
@@ -381,7 +383,7 @@ FAILING_CALLS: list[tuple[str, str]] = [
     ("(assoc {} :a)", "wrong number of arguments"),
     ('(re-find "x" "y")', "expected a regex"),
     ("(str/upper-case)", "wrong number of arguments"),
-    ("(fnil inc 0)", "unknown function 'fnil'"),
+    ("(clojure.core/fnil-typo inc 0)", "unknown function 'clojure.core/fnil-typo'"),
     ("(5 1)", "cannot be called as a function"),
 ]
 
