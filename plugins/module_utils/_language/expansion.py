@@ -88,6 +88,18 @@ _STEP_KEYS = (
 _MISSING_TEXT_RE = re.compile(r"<not given: pt\.(?:value|secret) ")
 
 
+def _as_placeholders(value: Any) -> Any:
+    """Code's result with each string built from a placeholder marked as one again, also inside a list
+    or mapping: a standard library module computes whole mounts and env lists from its params."""
+    if isinstance(value, dict):
+        return {key: _as_placeholders(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_placeholders(item) for item in value]
+    if isinstance(value, str) and _MISSING_TEXT_RE.search(value):
+        return _Missing(value)
+    return value
+
+
 def _string_leaves(value: Any) -> set[str]:
     if isinstance(value, dict):
         return set().union(*(_string_leaves(item) for item in value.values())) if value else set()
@@ -100,39 +112,45 @@ def _string_leaves(value: Any) -> set[str]:
 # Standard library hook
 
 
-class _Library:
-    """Polytope's standard library, when the collection has it (plugins/module_utils/_stdlib.py).
+def _load_library() -> dict:
+    """The standard library document (plugins/module_utils/_stdlib/*.yml); tests put a stand-in here."""
+    from ansible_collections.polytope.core.plugins.module_utils._stdlib import load_library
 
-    Imported on first use and guarded, so expansion works (every library reference is then "not
-    available") while that module does not exist yet or fails to load.
+    return load_library()
+
+
+class _Library:
+    """Polytope's standard library: module definitions in polytope.yml form, looked up by reference.
+
+    Loaded on first use and guarded, so a library that fails to load reads as a problem of each
+    step that uses it (every library reference is then "not available"), never as a traceback.
     """
 
     def __init__(self) -> None:
-        self.module: Any = None
+        self.modules: dict[str, dict] = {}
+        self.unavailable: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
         self.load_problem: Optional[str] = None
         try:
-            from ansible_collections.polytope.core.plugins.module_utils import _stdlib
-        except ImportError as exc:
-            if not (getattr(exc, "name", None) or "").endswith("_stdlib"):
-                self.load_problem = f"the standard library failed to load: {exc}"
+            document = _load_library()
+            for entry in document.get("modules") or ():
+                self.modules[entry["id"]] = entry
+            self.unavailable = dict(document.get("unavailable") or {})
+            self.aliases = dict(document.get("aliases") or {})
         except Exception as exc:  # a broken library must read as a problem, never as a traceback
+            self.modules, self.unavailable, self.aliases = {}, {}, {}
             self.load_problem = f"the standard library failed to load: {type(exc).__name__}: {exc}"
-        else:
-            self.module = _stdlib
+
+    def canonical(self, ref: str) -> str:
+        """``polytope/x!<x's default variant>`` as ``polytope/x``; any other reference unchanged."""
+        return self.aliases.get(ref, ref)
 
     def unavailable_reason(self, ref: str) -> Optional[str]:
-        if self.module is None:
-            return None
-        reason_of = getattr(self.module, "unavailable_reason", None)
-        if callable(reason_of):
-            return reason_of(ref)
-        return (getattr(self.module, "UNAVAILABLE", None) or {}).get(ref)
+        return self.unavailable.get(self.canonical(ref))
 
-    def lookup(self, ref: str) -> Any:
-        """The library module for ``ref`` or None; raises what the library raises."""
-        if self.module is None or self.unavailable_reason(ref) is not None:
-            return None
-        return self.module.lookup(ref)
+    def lookup(self, ref: str) -> Optional[dict]:
+        """The library's definition of ``ref`` (a polytope.yml module mapping), or None."""
+        return self.modules.get(self.canonical(ref))
 
     def unresolvable(self, ref: str, used_by: str) -> str:
         reason = self.unavailable_reason(ref)
@@ -159,11 +177,6 @@ def _reset_library_cache() -> None:
     """For tests that install a stand-in standard library."""
     global _LIBRARY
     _LIBRARY = None
-
-
-def _library_error_text(exc: Exception) -> str:
-    # The library's own error (StdlibError) is written for users; anything else is a bug: name it.
-    return str(exc) if type(exc).__name__ == "StdlibError" else f"{type(exc).__name__}: {exc}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -450,9 +463,8 @@ class _Expander(_Planning):
         if read_secret:
             # A value computed from a secret is as secret as the secret itself.
             self.referenced_secrets.update(_string_leaves(result))
-        missing = _MISSING_TEXT_RE.search(json.dumps(result, default=str)) if self.teardown else None
-        if missing is not None and isinstance(result, str):
-            return _Missing(result)
+        if self.teardown and _MISSING_TEXT_RE.search(json.dumps(result, default=str)):
+            return _as_placeholders(result)
         return result
 
     # ---- binding arguments to parameters
@@ -521,10 +533,13 @@ class _Expander(_Planning):
             return _Resolved(KIND_BUILD_IMAGE, chain, build_args, runs_to_completion=True)
         return self.call_library_module(ref, args, chain)
 
-    def call_user_module(self, ref: str, args: dict, chain: list[str]) -> Optional[_Resolved]:
-        module = self.modules[ref]
+    def call_user_module(
+        self, ref: str, args: dict, chain: list[str], module: Optional[dict] = None, frame: Optional[str] = None
+    ) -> Optional[_Resolved]:
+        """A module definition (the file's own, or ``module``: the standard library's) called with ``args``."""
+        module = self.modules[ref] if module is None else module
         owner = f"module {ref!r}"
-        with self.frame(owner):
+        with self.frame(frame or owner):
             if "code" in module and "module" not in module:
                 code = split_code(module["code"])
                 language = code[0] if code else "code"
@@ -555,15 +570,11 @@ class _Expander(_Planning):
         return self.call(base, evaluated, chain)
 
     def call_library_module(self, ref: str, args: dict, chain: list[str]) -> Optional[_Resolved]:
+        """A standard library module: its polytope.yml definition, expanded like the file's own modules."""
         library = _library()
-        owner = f"module {ref!r}"
         used_by = f" (used by {chain[-2]!r})" if len(chain) > 1 else ""
-        try:
-            entry = library.lookup(ref)
-        except Exception as exc:
-            self.problem(f"{owner}{used_by}: the standard library failed to look it up: {_library_error_text(exc)}")
-            return None
-        if entry is None:
+        definition = library.lookup(ref)
+        if definition is None:
             if ref.startswith("polytope/") or library.unavailable_reason(ref) is not None:
                 self.problem(library.unresolvable(ref, used_by))
             elif "/" in ref:
@@ -575,33 +586,14 @@ class _Expander(_Planning):
                 hint = f"; {ref!r} is a template: write {{template: {ref}}}" if ref in self.templates else ""
                 self.problem(f"unknown module {ref!r}{used_by}: not defined in this file{hint}")
             return None
-        with self.frame(owner + (f" (from {chain[-2]!r})" if len(chain) > 1 else "")):
-            params = self.declarations(list(getattr(entry, "params", ()) or ()), owner)
+        owner = f"module {ref!r}"
+        frame = owner + (f" (from {chain[-2]!r})" if len(chain) > 1 else "")
+        with self.frame(frame):
+            params = self.declarations(definition.get("params"), owner)
             if params is None:
                 return None
             args, passed = self.library_arguments(ref, params, args)
-            bound = self.bind(params, args, owner)
-            if any(value is BROKEN for value in bound.values()):
-                return None
-            try:
-                base_args = entry.build(copy.deepcopy(bound))
-            except Exception as exc:
-                not_given = _missing_refs(bound) if self.teardown else []
-                if not_given:
-                    self.problem(
-                        f"cannot build its arguments without {', '.join(not_given)}, which "
-                        f"{'was' if len(not_given) == 1 else 'were'} not given; pass "
-                        f"{'it' if len(not_given) == 1 else 'them'} for the teardown too"
-                    )
-                else:
-                    self.problem(f"cannot build its arguments: {_library_error_text(exc)}")
-                return None
-            if not isinstance(base_args, dict):
-                self.problem(f"the standard library built {_value_kind(base_args)} instead of arguments")
-                return None
-        resolved = self.call(entry.base, base_args, chain)
-        if resolved is not None and getattr(entry, "runs_to_completion", False):
-            resolved.runs_to_completion = True
+        resolved = self.call_user_module(ref, args, chain, module=definition, frame=frame)
         if resolved is not None and resolved.kind == KIND_CONTAINER:
             if passed.get("await") is not None:
                 resolved.awaits = passed["await"]
@@ -638,8 +630,7 @@ class _Expander(_Planning):
                 if name == "await":
                     passed["await"] = self.take_await({"await": value})
                 else:
-                    with self.frame(f"module {ref!r}"):
-                        passed.update(self.bind(_PASSED_PARAMS, {name: value}, f"module {ref!r}", supplied_only=True))
+                    passed.update(self.bind(_PASSED_PARAMS, {name: value}, f"module {ref!r}", supplied_only=True))
             elif self.strict:
                 self.problem(f"argument {str(key)!r}: module {ref!r} does not declare it (template_strict is on)")
             else:
@@ -882,10 +873,11 @@ class _Expander(_Planning):
             return isinstance(params, list) and any(
                 isinstance(param, dict) and param.get("id") == "id" for param in params
             )
-        try:
-            entry = _library().lookup(ref)
-        except Exception:
-            return True  # its own problem is reported when the step is resolved
-        return entry is None or any(isinstance(param, dict) and param.get("id") == "id" for param in entry.params)
+        entry = _library().lookup(ref)
+        params = entry.get("params") if entry is not None else None
+        # an unknown reference keeps its id argument: its own problem is reported when it is resolved
+        return entry is None or (
+            isinstance(params, list) and any(isinstance(param, dict) and param.get("id") == "id" for param in params)
+        )
 
     # ---- the plan

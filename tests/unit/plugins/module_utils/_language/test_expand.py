@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import textwrap
-import types
-from typing import Any, Optional
+from typing import Any, Callable
 
 import pytest
 
@@ -26,9 +24,6 @@ from ansible_collections.polytope.core.plugins.module_utils._language import (
     load_yaml12,
     masked,
 )
-
-STDLIB_MODULE = "ansible_collections.polytope.core.plugins.module_utils._stdlib"
-MODULE_UTILS = "ansible_collections.polytope.core.plugins.module_utils"
 
 
 def plan_of(text: str, template: str = "tpl", file_name: str = "polytope.yml", **kwargs: Any) -> dict:
@@ -1036,73 +1031,48 @@ class TestSecrets:
 # ------------------------------------------------------------------------------------------------
 # Polytope's standard library
 
+FAKE_LIBRARY = """
+modules:
+  - id: polytope/python
+    info: Runs Python.
+    module: polytope/container
+    params:
+      - {id: image, type: [default, str, "python:3.12"]}
+      - {id: code, type: [maybe, mount-source]}
+      - {id: cmd, type: [maybe, [either, str, [str]]]}
+    args:
+      image: pt.param image
+      cmd: pt.param cmd
+      mounts: 'pt.clj (when (:code params) [{:source (:code params) :path "/app"}])'
+      workdir: /app
+  - id: polytope/python!simple
+    info: Layered.
+    module: polytope/python
+    params: [{id: cmd, type: str}]
+    args: {cmd: pt.param cmd, image: "python:3.11"}
+  - id: polytope/hello-world
+    info: A job.
+    module: polytope/container
+    args: {image: hello-world, await: true}
+  - id: polytope/broken
+    module: polytope/container
+    args: {image: 'pt.clj (pt/fail "needs either a or b")'}
+"""
 
-def install_library(monkeypatch: pytest.MonkeyPatch, library: Optional[types.ModuleType]) -> None:
-    """Put a stand-in (or, with None, nothing) where the expander imports the library from."""
-    package = sys.modules[MODULE_UTILS]
-    if library is None:
-        monkeypatch.delattr(package, "_stdlib", raising=False)
-        monkeypatch.setitem(sys.modules, STDLIB_MODULE, None)
-    else:
-        monkeypatch.setattr(package, "_stdlib", library, raising=False)
-        monkeypatch.setitem(sys.modules, STDLIB_MODULE, library)
-    language_expand._reset_library_cache()
-    monkeypatch.setattr(language_expand, "_LIBRARY", None)
 
-
-def fake_library() -> types.ModuleType:
-    from dataclasses import dataclass
-    from typing import Callable
-
-    class StdlibError(ValueError):
-        pass
-
-    @dataclass(frozen=True)
-    class LibraryModule:
-        ref: str
-        info: str
-        params: tuple
-        base: str
-        build: Callable[[dict], dict]
-        runs_to_completion: bool = False
-
-    def python_build(params: dict) -> dict:
-        mounts = [{"source": params["code"], "path": "/app"}] if params.get("code") else None
-        args = {"image": params["image"], "cmd": params.get("cmd"), "mounts": mounts, "workdir": "/app"}
-        return {key: value for key, value in args.items() if value is not None}
-
-    def failing_build(params: dict) -> dict:
-        raise StdlibError("needs either a or b")
-
-    modules = {
-        "polytope/python": LibraryModule(
-            "polytope/python",
-            "Runs Python.",
-            (
-                {"id": "image", "type": ["default", "str", "python:3.12"]},
-                {"id": "code", "type": ["maybe", "mount-source"]},
-                {"id": "cmd", "type": ["maybe", ["either", "str", ["str"]]]},
-            ),
-            "polytope/container",
-            python_build,
-        ),
-        "polytope/python!simple": LibraryModule(
-            "polytope/python!simple",
-            "Layered.",
-            ({"id": "cmd", "type": "str"},),
-            "polytope/python",
-            lambda params: {"cmd": params["cmd"], "image": "python:3.11"},
-        ),
-        "polytope/hello-world": LibraryModule(
-            "polytope/hello-world", "A job.", (), "polytope/container", lambda params: {"image": "hello-world"}, True
-        ),
-        "polytope/broken": LibraryModule("polytope/broken", "", (), "polytope/container", failing_build),
+def fake_library() -> dict:
+    """A stand-in library document, in the shape ``_stdlib.load_library`` returns."""
+    return {
+        "modules": load_yaml12(FAKE_LIBRARY, "fake library")["modules"],
+        "unavailable": {"polytope/redis": "not documented publicly"},
+        "aliases": {"polytope/python!python": "polytope/python"},
     }
-    library = types.ModuleType(STDLIB_MODULE)
-    library.lookup = modules.get  # type: ignore[attr-defined]
-    library.UNAVAILABLE = {"polytope/redis": "not documented publicly"}  # type: ignore[attr-defined]
-    library.StdlibError = StdlibError  # type: ignore[attr-defined]
-    return library
+
+
+def install_library(monkeypatch: pytest.MonkeyPatch, loader: Callable[[], dict]) -> None:
+    """Make the expander load its standard library from ``loader`` (until the test ends)."""
+    monkeypatch.setattr(language_expand, "_load_library", loader)
+    language_expand._reset_library_cache()
 
 
 class TestStandardLibrary:
@@ -1112,7 +1082,7 @@ class TestStandardLibrary:
         language_expand._reset_library_cache()
 
     def test_library_module_chain(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, fake_library())
+        install_library(monkeypatch, fake_library)
         plan = plan_of("""
             modules:
               - id: api
@@ -1142,9 +1112,16 @@ class TestStandardLibrary:
         assert step(plan, "tool")["args"]["image"] == "python:3.11"
         assert step(plan, "polytope/hello-world")["state"] == "completed"
         assert step(plan, "polytope/hello-world")["id"] == "hello-world"
+        assert "warnings" not in plan
+
+    def test_the_default_variant_is_another_spelling(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        install_library(monkeypatch, fake_library)
+        plan = plan_of("templates:\n  - {id: tpl, run: [{module: polytope/python!python, id: py, args: {cmd: x}}]}\n")
+        assert step(plan, "py")["module"] == ["polytope/python!python", "polytope/container"]
+        assert step(plan, "py")["args"]["cmd"] == "x"
 
     def test_library_params_are_type_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, fake_library())
+        install_library(monkeypatch, fake_library)
         problems = problems_of(
             "modules:\n  - {id: api, module: polytope/python, args: {code: ./api, shell: bash}}\ntemplates:\n  - {id: tpl, run: [api]}\n"
         )
@@ -1153,16 +1130,40 @@ class TestStandardLibrary:
             "'polytope/python': expected a mount source (a mapping with a type), got a string './api'",
         ]
 
+    def test_an_undeclared_argument_is_a_warning_and_dropped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        install_library(monkeypatch, fake_library)
+        text = "modules:\n  - {id: api, module: polytope/python, args: {cmd: x, shell: bash}}\ntemplates:\n  - {id: tpl, run: [api]}\n"
+        plan = plan_of(text)
+        assert plan["warnings"] == ["module 'polytope/python' does not declare argument 'shell': dropped"]
+        assert "shell" not in step(plan, "api")["args"]
+        assert problems_of(text, strict=True) == [
+            "template 'tpl', step 'api', module 'polytope/python' (from 'api'), argument 'shell': module "
+            "'polytope/python' does not declare it (template_strict is on)"
+        ]
+
+    def test_create_unconfined_and_await_reach_the_container(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        install_library(monkeypatch, fake_library)
+        plan = plan_of(
+            "templates:\n  - id: tpl\n    run:\n"
+            "      - {module: polytope/python!simple, id: tool, args: {cmd: x, create: always, unconfined: true, await: true}}\n"
+            "      - {module: polytope/hello-world, id: hello, args: {await: false}}\n"
+        )
+        assert step(plan, "tool")["args"]["create"] == "always"
+        assert step(plan, "tool")["args"]["unconfined"] is True
+        assert step(plan, "tool")["state"] == "completed"
+        assert step(plan, "hello")["state"] == "started"
+        assert "warnings" not in plan
+
     def test_library_errors_are_reported_with_the_step(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, fake_library())
+        install_library(monkeypatch, fake_library)
         problem = one_problem("templates:\n  - {id: tpl, run: [polytope/broken]}\n")
-        assert (
-            problem
-            == "template 'tpl', step 'polytope/broken', module 'polytope/broken', cannot build its arguments: needs either a or b"
+        assert problem == (
+            "template 'tpl', step 'polytope/broken', module 'polytope/broken', argument 'image': Clojure code: "
+            "pt/fail: needs either a or b"
         )
 
     def test_unavailable_reference(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, fake_library())
+        install_library(monkeypatch, fake_library)
         problems = problems_of(
             "modules:\n  - {id: cache, module: polytope/redis}\ntemplates:\n  - {id: tpl, run: [cache, polytope/unheard-of]}\n"
         )
@@ -1175,7 +1176,7 @@ class TestStandardLibrary:
         ]
 
     def test_user_module_overrides_a_library_reference(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, fake_library())
+        install_library(monkeypatch, fake_library)
         plan = plan_of(
             "modules:\n  - {id: polytope/python, module: polytope/container, args: {image: my-python}}\n"
             "  - {id: api, module: polytope/python}\ntemplates:\n  - {id: tpl, run: [api]}\n"
@@ -1184,7 +1185,7 @@ class TestStandardLibrary:
         assert step(plan, "api")["args"]["image"] == "my-python"
 
     def test_without_a_library_every_reference_is_unavailable(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, None)
+        install_library(monkeypatch, lambda: {"modules": []})
         problem = one_problem("templates:\n  - {id: tpl, run: [polytope/python]}\n")
         assert (
             problem
@@ -1193,21 +1194,25 @@ class TestStandardLibrary:
         plan = plan_of(container_file("image: busybox\n"))
         assert plan["steps"][0]["args"]["image"] == "busybox"
 
-    def test_a_library_that_fails_to_import_is_a_problem_not_a_traceback(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        broken = types.ModuleType(STDLIB_MODULE)  # no lookup at all
+    def test_a_library_that_fails_to_load_is_a_problem_not_a_traceback(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def broken() -> dict:
+            raise ValueError("python.yml: unknown key(s) extra")
+
         install_library(monkeypatch, broken)
         problem = one_problem("templates:\n  - {id: tpl, run: [polytope/python]}\n")
-        assert "failed to look it up: AttributeError" in problem
+        assert problem.endswith(
+            "not available in this collection (the standard library failed to load: ValueError: python.yml: "
+            "unknown key(s) extra)"
+        )
 
-    def test_the_real_library_if_present(self) -> None:
-        pytest.importorskip(STDLIB_MODULE)
+    def test_the_real_library(self) -> None:
         language_expand._reset_library_cache()
         plan = plan_of(
             "modules:\n  - {id: api, module: polytope/python, args: {code: {type: host, path: ./api}, cmd: ./bin/run}}\n"
             "templates:\n  - {id: tpl, run: [api]}\n"
         )
         entry = step(plan, "api")
-        assert entry["module"][-1] == "polytope/container"
+        assert entry["module"] == ["api", "polytope/python", "polytope/container"]
         assert entry["args"]["cmd"] == "./bin/run"
         assert entry["args"]["id"] == "api"
 
@@ -1485,7 +1490,7 @@ class TestTeardown:
         assert not any("SENTINEL-err-77" in problem for problem in problems)
 
     def test_library_modules_get_placeholders(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        install_library(monkeypatch, fake_library())
+        install_library(monkeypatch, fake_library)
         try:
             plan = plan_of(
                 "modules:\n  - {id: api, module: polytope/python, args: {code: pt.value code, cmd: '{pt.secret c}'}}\n"
@@ -1496,32 +1501,6 @@ class TestTeardown:
             assert step(plan, "api")["missing"] == ["pt.secret c", "pt.value code"]
         finally:
             language_expand._reset_library_cache()
-
-    def test_a_library_module_that_cannot_build_without_a_value(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        library = fake_library()
-        real = library.lookup("polytope/python")
-
-        def strict_build(params: dict) -> dict:
-            if not params["cmd"].startswith("./"):
-                raise library.StdlibError("cmd must be relative")  # type: ignore[attr-defined]
-            return {"image": "python:3", "cmd": params["cmd"]}
-
-        from dataclasses import replace
-
-        modules = {"polytope/strict": replace(real, ref="polytope/strict", build=strict_build)}
-        library.lookup = modules.get  # type: ignore[attr-defined]
-        install_library(monkeypatch, library)
-        try:
-            problem = one_problem(
-                "modules:\n  - {id: api, module: polytope/strict, args: {cmd: pt.value cmd}}\n"
-                "templates:\n  - {id: tpl, run: [api]}\n",
-                teardown=True,
-            )
-        finally:
-            language_expand._reset_library_cache()
-        assert problem.endswith(
-            "cannot build its arguments without pt.value cmd, which was not given; pass it for the teardown too"
-        )
 
 
 # ------------------------------------------------------------------------------------------------
