@@ -426,9 +426,7 @@ def test_couchbase_cbq_engine(cluster, engine):
 
 
 def test_couchbase_cbq_as_a_real_file_calls_it():
-    statements = (
-        "CREATE COLLECTION main._default.items IF NOT EXISTS;\n" "CREATE PRIMARY INDEX IF NOT EXISTS ON main;\n"
-    )
+    statements = "CREATE COLLECTION main._default.items IF NOT EXISTS;\nCREATE PRIMARY INDEX IF NOT EXISTS ON main;\n"
     args = dict(CB_CREDENTIALS, cluster="couchbase", image="example/couchbase:7.6.1", script=statements, retries=20)
     out = expand_args("polytope/couchbase!cbq", args)
     assert out["image"] == "example/couchbase:7.6.1"
