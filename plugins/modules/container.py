@@ -29,6 +29,7 @@ requirements:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - polytope.core.connection
 attributes:
   check_mode:
     support: full
@@ -312,38 +313,6 @@ options:
         C({path, archive}); C(archive) is sent when the copy is missing on the target.
     type: list
     elements: dict
-  docker_host:
-    description:
-      - The engine's address, for example V(unix:///var/run/docker.sock) or V(tcp://engine.example.com:2376).
-      - Falls back to E(DOCKER_HOST), then the local socket.
-    type: str
-    aliases: [docker_url]
-  tls:
-    description: Connect with TLS without verifying the engine's certificate. Falls back to E(DOCKER_TLS).
-    type: bool
-  validate_certs:
-    description: Connect with TLS and verify the engine's certificate. Falls back to E(DOCKER_TLS_VERIFY).
-    type: bool
-    aliases: [tls_verify]
-  ca_path:
-    description: CA certificate to verify the engine with. Falls back to C(ca.pem) in E(DOCKER_CERT_PATH).
-    type: path
-    aliases: [ca_cert, tls_ca_cert, cacert_path]
-  client_cert:
-    description: Client certificate. Falls back to C(cert.pem) in E(DOCKER_CERT_PATH).
-    type: path
-    aliases: [tls_client_cert, cert_path]
-  client_key:
-    description: Client key; never logged. Falls back to C(key.pem) in E(DOCKER_CERT_PATH).
-    type: path
-    aliases: [tls_client_key, key_path]
-  api_version:
-    description: The Engine API version; V(auto) asks the engine. Falls back to E(DOCKER_API_VERSION).
-    type: str
-    aliases: [docker_api_version]
-  timeout:
-    description: Seconds an engine API call may take. Falls back to E(DOCKER_TIMEOUT), then V(60).
-    type: int
 notes:
   - When the target is the controller (the C(local) connection) without C(become), a task C(environment) or
     C(async), and the controller's Python has the Docker SDK, the action plugin runs the module's code in
