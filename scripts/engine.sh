@@ -3,7 +3,8 @@
 #
 # - installs the Debian packages the tests need when one is missing
 #   (docker.io, socat, busybox-static, docker-registry, mmdebstrap, curl, shellcheck
-#   for the sanity tests, ...)
+#   for the sanity tests, openssh-server, sudo and openssl for the SSH-host and TLS-engine
+#   integration targets, ...)
 # - starts dockerd in its own session (it outlives `make`) when `docker info`
 #   does not answer, logging to /var/log/dockerd.log
 # - waits until `docker info` answers
@@ -18,7 +19,7 @@ set -euo pipefail
 
 ENGINE_WAIT="${ENGINE_WAIT:-90}"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
-APT_PACKAGES="${APT_PACKAGES:-docker.io socat busybox-static docker-registry mmdebstrap curl iproute2 rsync ca-certificates git make shellcheck}"
+APT_PACKAGES="${APT_PACKAGES:-docker.io socat busybox-static docker-registry mmdebstrap curl iproute2 rsync ca-certificates git make shellcheck openssh-server openssh-client sudo openssl}"
 
 log() { printf '[engine] %s\n' "$*" >&2; }
 die() { printf '[engine] ERROR: %s\n' "$*" >&2; exit 1; }

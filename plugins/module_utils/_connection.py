@@ -327,7 +327,9 @@ def open_client(settings: dict[str, Any]) -> Any:
             # the SDK asks the engine nothing when the version is given: ask now, so that a wrong option is
             # reported here, with its name, and not as the first engine call's failure
             client.ping()
-    except (DockerException, OSError, ValueError) as exc:
+    except (
+        Exception
+    ) as exc:  # pylint: disable=broad-except  # the SDK's, requests', ssl's and paramiko's: all explained
         if client is not None:
             client.close()
         raise ConnectionFailed(explain_connection_error(exc, settings)) from exc
