@@ -12,6 +12,8 @@ options:
   docker_host:
     description:
       - The engine's address, for example V(unix:///var/run/docker.sock) or V(tcp://engine.example.com:2376).
+      - V(ssh://user@host) reaches an engine over SSH through the Docker SDK, which needs the Python package
+        C(paramiko) where the module runs and logs in with that user's C(~/.ssh) keys and known hosts.
       - Falls back to E(DOCKER_HOST), then the local socket.
     type: str
     aliases: [docker_url]
@@ -23,7 +25,10 @@ options:
     type: bool
     aliases: [tls_verify]
   ca_path:
-    description: CA certificate to verify the engine with. Falls back to C(ca.pem) in E(DOCKER_CERT_PATH).
+    description:
+      - CA certificate to verify the engine with. Falls back to C(ca.pem) in E(DOCKER_CERT_PATH).
+      - It is used whatever E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) say; without it the engine is verified
+        against the system's CAs (which those variables may name).
     type: path
     aliases: [ca_cert, tls_ca_cert, cacert_path]
   client_cert:
