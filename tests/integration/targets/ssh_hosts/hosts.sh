@@ -43,7 +43,7 @@ CONF
 }
 
 down() {
-    "$here/../template_hosts/engines.sh" down "$count"
+    "$here/../template_hosts/engines.sh" down "$count" || true
     rm -f /etc/sudoers.d/pt-ssh
     # (the inventory keeps no ssh master connections, so no session of the user outlives its task)
     if id "$user" >/dev/null 2>&1; then

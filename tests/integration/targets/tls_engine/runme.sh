@@ -9,7 +9,7 @@ export ENGINES_PREFIX=pt-tls- ENGINES_BRIDGE=br-pt-tls ENGINES_SUBNET=10.97.0 EN
 certs="$(mktemp -d /tmp/pt-tls-XXXXXX)"
 log="$certs/play.log"
 export ENGINES_TLS_DIR="$certs"
-trap '"$engines" down 1; rm -rf "$certs"' EXIT
+trap '"$engines" down 1 || true; rm -rf "$certs"' EXIT
 "$here/certs.sh" "$certs" 10.97.0.11
 "$engines" up 1
 export REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
