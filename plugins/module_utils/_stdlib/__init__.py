@@ -13,6 +13,11 @@ What polytope.yml has no key for, and only this loader reads:
 ``default-variant``  the id of the family's default variant when it is not the family's name
                      (``polytope/kafka!kafka-kraft`` is another spelling of ``polytope/kafka``)
 ``unavailable``      references this collection cannot run, each with the reason a user reads
+
+A code string cannot call another one, so two small helpers are repeated where they are needed:
+``q`` quotes one word for ``sh`` the way Python's ``shlex.quote`` does, and ``merge-env`` joins env
+lists, a later entry replacing an earlier one of the same name in its place (the container refuses a
+name set twice, and a user's env must win over the module's own).
 """
 
 from __future__ import annotations
