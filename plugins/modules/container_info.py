@@ -10,7 +10,7 @@ short_description: Read the replicas of an id or a project, their locks, and wha
 version_added: 0.2.0
 description:
   - Reads, from a Docker engine, the containers that M(polytope.core.container) made for O(id) in O(project), or
-    for every id of O(project): name, replica number, status, health, start time, restart count, image and image
+    for every id of O(project), with name, replica number, status, health, start time, restart count, image and image
     id, published ports and the URLs they are reached at, and the spec fingerprint.
   - Also the locks that runs of M(polytope.core.container) hold on those ids while they change something, with
     their holder and expiry, and whether the next run would take a lock over as stale.
@@ -27,9 +27,17 @@ requirements:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - action_common_attributes.info_module
   - polytope.core.connection
 attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so check mode runs the same reads and returns the same.
+  diff_mode:
+    support: N/A
+    description: Nothing changes, so there is no diff.
+  idempotent:
+    support: full
+    description: It changes nothing.
   action:
     support: full
     description: The action plugin checks O(spec) against the options of M(polytope.core.container) on the controller.

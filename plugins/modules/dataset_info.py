@@ -20,8 +20,16 @@ author:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - action_common_attributes.info_module
 attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so check mode runs the same reads and returns the same.
+  diff_mode:
+    support: N/A
+    description: Nothing changes, so there is no diff.
+  idempotent:
+    support: full
+    description: It changes nothing.
   action:
     support: none
   async:

@@ -48,7 +48,7 @@ def numbers(store: DatasetStore, dataset: str = "res") -> list[int]:
 
 # -- remove_versions and prune_versions ---------------------------------------------------------------------------
 def test_remove_keeps_numbers_growing(store):
-    for _ in range(3):
+    for _index in range(3):
         put(store, "res")
     assert remove_versions(store, "res", [3]) == [3]
     assert put(store, "res").number == 4
@@ -64,7 +64,7 @@ def test_remove_and_prune_of_a_missing_dataset_create_nothing(store):
 
 
 def test_prune_keeps_the_newest_and_refuses_zero(store):
-    for _ in range(5):
+    for _index in range(5):
         put(store, "res")
     assert prune_versions(store, "res", 2) == [1, 2, 3]
     assert numbers(store) == [4, 5]
@@ -82,7 +82,7 @@ def test_removal_deletes_the_metadata_and_the_archive(store):
 
 def _writer(root: str, count: int, queue: Any) -> None:
     store = DatasetStore(root)
-    queue.put([put(store, "busy").number for _ in range(count)])
+    queue.put([put(store, "busy").number for _index in range(count)])
 
 
 def test_prune_while_another_process_stores_loses_nothing(store):
@@ -114,7 +114,7 @@ def test_present_changes_nothing(store):
 
 
 def test_check_mode_reports_and_keeps(store):
-    for _ in range(3):
+    for _index in range(3):
         put(store, "res")
     result = run_dataset(store, params(state="pruned", keep=1), check_mode=True, diff=True)
     assert result["changed"] and result["removed"] == [1, 2]
@@ -124,7 +124,7 @@ def test_check_mode_reports_and_keeps(store):
 
 
 def test_absent_version_then_dataset_is_idempotent(store):
-    for _ in range(2):
+    for _index in range(2):
         put(store, "res")
     first = run_dataset(store, params(state="absent", version=1), False, False)
     again = run_dataset(store, params(state="absent", version=1), False, False)
