@@ -22,7 +22,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
+from ansible_collections.polytope.core.plugins.module_utils._card_keys import card_key_conflicts, rename_card_keys
 from ansible_collections.polytope.core.plugins.module_utils._copies import DEFAULT_COPY_DIR, copy_path
 from ansible_collections.polytope.core.plugins.module_utils._spec import default_id_for_image
 from ansible_collections.polytope.core.plugins.module_utils._trees import tree_digest, write_tree_targz
@@ -172,6 +172,12 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: Any = None, task_vars: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
+        conflicts = card_key_conflicts(dict(self._task.args))
+        if conflicts:
+            result.update(
+                failed=True, changed=False, msg=f"Invalid options, nothing was changed: {'; '.join(conflicts)}"
+            )
+            return result
         module_args = rename_card_keys(dict(self._task.args))
         if not module_args.get("project_dir"):
             # Relative host paths mean the project directory: the playbook's, as polytope.yml's is Polytope's.

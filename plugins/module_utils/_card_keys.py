@@ -26,3 +26,25 @@ def rename_card_keys(value: Any, _inside_env: bool = False) -> Any:
     if isinstance(value, list):
         return [rename_card_keys(item) for item in value]
     return value
+
+
+def card_key_conflicts(value: Any, _path: str = "", _inside_env: bool = False) -> list[str]:
+    """A problem for each mapping that gives one option in both spellings, at any depth.
+
+    Renaming would keep whichever comes last, so `no_stdin: false` with `no-stdin: true` ran with either:
+    both is an error that names them, never a silent choice.
+    """
+    problems: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            option = f"{_path}.{key}" if _path else str(key)
+            spelled = CARD_KEYS.get(key) if not _inside_env else None
+            if spelled is not None and spelled in value:
+                where = f"{_path}.{spelled}" if _path else spelled
+                problems.append(f"{where}: given in both spellings, {spelled} and {key}; give one")
+            inner_env = key == "env" and isinstance(item, dict)
+            problems.extend(card_key_conflicts(item, option, _inside_env=inner_env))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problems.extend(card_key_conflicts(item, f"{_path}[{index}]"))
+    return problems

@@ -259,6 +259,33 @@ def test_missing_controller_path_fails_before_the_module(_run, project) -> None:
     module._execute_module.assert_not_called()
 
 
+@patch.object(ActionBase, "run", return_value={})
+def test_both_spellings_of_one_key_fail_before_the_module(_run, project) -> None:
+    # The later key used to win silently: no_stdin false with no-stdin true ran with stdin open.
+    module = action(
+        {
+            "image": "busybox",
+            "no_stdin": False,
+            "no-stdin": True,
+            "restart": {"max_restarts": 1, "max-restarts": 5},
+            "services": [{"id": "web", "ports": [{"port": 80, "protocol": "tcp", "expose_as": 1, "expose-as": 2}]}],
+        },
+        "local",
+        str(project),
+    )
+    result = module.run(task_vars={})
+    assert result == {
+        "failed": True,
+        "changed": False,
+        "msg": (
+            "Invalid options, nothing was changed: no_stdin: given in both spellings, no_stdin and no-stdin; give one; "
+            "restart.max_restarts: given in both spellings, max_restarts and max-restarts; give one; "
+            "services[0].ports[0].expose_as: given in both spellings, expose_as and expose-as; give one"
+        ),
+    }
+    module._execute_module.assert_not_called()
+
+
 def test_in_process_run_reports_bad_input_before_touching_an_engine() -> None:
     result = run_in_process(
         {"image": "polytope-test/busybox", "id": "a", "docker_host": "unix:///nonexistent.sock"}, False, False

@@ -9,6 +9,7 @@ import copy
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import (
     CARD_KEYS,
+    card_key_conflicts,
     rename_card_keys,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_spec
@@ -137,3 +138,25 @@ def test_renamed_card_args_parse() -> None:
     assert (spec.restart.name, spec.restart.max_restarts) == ("on-failure", 2)
     assert spec.services[0].ports[0].expose_as == 8080
     assert [(v.name, v.value) for v in spec.env] == [("max-restarts", "5")]
+
+
+def test_both_spellings_are_conflicts_at_any_depth() -> None:
+    assert card_key_conflicts(
+        {
+            "update-image": True,
+            "update_image": True,
+            "restart": {"max-restarts": 5, "max_restarts": 1},
+            "services": [None, {"id": "a", "ports": [{"port": 1}, {"expose-as": 2, "expose_as": 3}]}],
+        }
+    ) == [
+        "update_image: given in both spellings, update_image and update-image; give one",
+        "restart.max_restarts: given in both spellings, max_restarts and max-restarts; give one",
+        "services[1].ports[1].expose_as: given in both spellings, expose_as and expose-as; give one",
+    ]
+
+
+def test_one_spelling_and_env_names_are_no_conflict() -> None:
+    assert card_key_conflicts({"no-stdin": True, "restart": {"max_restarts": 1}}) == []
+    # Inside an env mapping the keys are variable names, which may be anything.
+    assert card_key_conflicts({"env": {"no-stdin": "1", "no_stdin": "2"}}) == []
+    assert card_key_conflicts(["x", 1, None]) == []
