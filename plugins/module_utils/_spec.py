@@ -32,7 +32,15 @@ IMAGE_PATTERN = re.compile(
 
 PROTOCOLS = ("tcp", "udp", "http", "https")
 RESTART_POLICIES = {"never": "no", "always": "always", "on-failure": "on-failure"}
-STATES = ("started", "stopped", "restarted", "completed", "absent")
+
+# The most replicas one task runs. Every replica is a container with its own inspect on every run, so far
+# more than this is no longer a rollout one engine serves in a task's time; a larger value is surely a typo.
+MAX_SCALING = 1000
+
+# The engine keeps sizes and cpu figures as int64 and refuses a memory limit or reservation below 6 MiB
+# (moby's linuxMinMemory): a value outside these fails in the engine, after the run may have changed things.
+MAX_INT64 = 2**63 - 1
+MIN_MEMORY = 6 * 1024**2
 
 # Kubernetes spellings keep their meaning (decimal k M G ..., binary Ki Mi ...); Docker CLI spellings
 # (b, K, m, g, t and kb mb gb tb in any case) are binary, as in `docker run -m`.
@@ -378,7 +386,7 @@ def _number(problems: Problems, option: str, value: Any) -> Optional[float]:
     return float(value)
 
 
-def _size(problems: Problems, option: str, value: Any) -> Optional[int]:
+def _memory_size(problems: Problems, option: str, value: Any) -> Optional[int]:
     if value is None:
         return None
     try:
@@ -389,7 +397,22 @@ def _size(problems: Problems, option: str, value: Any) -> Optional[int]:
     if size <= 0:
         problems.add(option, "expected a size greater than 0")
         return None
+    if size < MIN_MEMORY:
+        problems.add(option, f"{value!r} is {size} bytes, below the engine's minimum of 6Mi ({MIN_MEMORY} bytes)")
+        return None
+    if size > MAX_INT64:
+        problems.add(option, f"{value!r} is {size} bytes, above the most the engine takes ({MAX_INT64} bytes, 8Ei - 1)")
+        return None
     return size
+
+
+def _cpus(problems: Problems, option: str, value: Any, unit: int, what: str) -> Optional[float]:
+    """A cpu figure whose engine field (cpus times ``unit``) fits the engine's int64."""
+    cpus = _number(problems, option, value)
+    if cpus is not None and cpus * unit > MAX_INT64:
+        problems.add(option, f"{value!r} cpus is more than the engine's {what} can hold")
+        return None
+    return cpus
 
 
 def _parse_resources(problems: Problems, value: Any) -> Resources:
@@ -404,10 +427,15 @@ def _parse_resources(problems: Problems, value: Any) -> Resources:
         if not isinstance(section, dict) or set(section) - {"request", "limit"}:
             problems.add(f"resources.{kind}", "expected a mapping with request and/or limit")
             section = {}
-        read = _number if kind == "cpu" else _size
-        parsed[kind] = {
-            key: read(problems, f"resources.{kind}.{key}", section.get(key)) for key in ("request", "limit")
-        }
+        if kind == "cpu":
+            parsed[kind] = {
+                "request": _cpus(problems, "resources.cpu.request", section.get("request"), 1024, "CpuShares"),
+                "limit": _cpus(problems, "resources.cpu.limit", section.get("limit"), 10**9, "NanoCpus"),
+            }
+        else:
+            parsed[kind] = {
+                key: _memory_size(problems, f"resources.{kind}.{key}", section.get(key)) for key in ("request", "limit")
+            }
         request, limit = parsed[kind]["request"], parsed[kind]["limit"]
         if request is not None and limit is not None and request > limit:
             problems.add(
@@ -451,18 +479,19 @@ def parse_port_range(text: Any) -> list[int]:
 
 
 def _parse_ports(problems: Problems, option: str, value: Any) -> list[PortSpec]:
+    """The ports of one item; every problem of the item is reported, none hides another."""
     if not isinstance(value, dict):
         problems.add(option, "expected a mapping with port (or range) and protocol")
         return []
+    known = len(problems.items)
     unknown = set(value) - {"port", "range", "protocol", "expose_as", "label", "internal"}
     if unknown:
         problems.add(
             option, f"unknown keys {sorted(unknown)}; expected port or range, protocol, expose_as, label, internal"
         )
     protocol = value.get("protocol")
-    if protocol not in PROTOCOLS:
+    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
         problems.add(f"{option}.protocol", f"{protocol!r} is not one of {', '.join(PROTOCOLS)}")
-        return []
     label = value.get("label")
     if label is not None and not is_valid_id(label):
         problems.add(f"{option}.label", f"{label!r} is not a valid id; expected {ID_EXPECTED}")
@@ -472,35 +501,46 @@ def _parse_ports(problems: Problems, option: str, value: Any) -> list[PortSpec]:
     if not isinstance(internal, bool):
         problems.add(f"{option}.internal", "expected a boolean")
         internal = False
+    expose_as = value.get("expose_as")
+    pairs: list[tuple[int, int]] = []
     if (value.get("port") is None) == (value.get("range") is None):
         problems.add(option, "give exactly one of port or range")
-        return []
-    expose_as = value.get("expose_as")
-    if value.get("port") is not None:
+    elif value.get("port") is not None:
         port = _port_number(problems, f"{option}.port", value["port"])
         host = port if expose_as is None else _port_number(problems, f"{option}.expose_as", expose_as)
-        if port is None or host is None:
-            return []
-        return [PortSpec(port, protocol, host, label, internal)]
+        if port is not None and host is not None:
+            pairs = [(port, host)]
+    else:
+        pairs = _range_pairs(problems, option, value["range"], expose_as)
+    if len(problems.items) > known:
+        return []
+    return [PortSpec(port, protocol, host, label, internal) for port, host in pairs]
+
+
+def _range_pairs(problems: Problems, option: str, port_range: Any, expose_as: Any) -> list[tuple[int, int]]:
+    """(container port, host port) of a range item; both ranges are checked, each problem reported."""
+    container_ports: Optional[list[int]] = None
+    host_ports: Optional[list[int]] = None
     try:
-        container_ports = parse_port_range(value["range"])
+        container_ports = parse_port_range(port_range)
     except ValueError as exc:
         problems.add(f"{option}.range", str(exc))
-        return []
-    host_ports = container_ports
     if expose_as is not None:
         try:
             host_ports = parse_port_range(expose_as)
         except ValueError as exc:
             problems.add(f"{option}.expose_as", str(exc))
-            return []
-        if len(host_ports) != len(container_ports):
-            problems.add(
-                f"{option}.expose_as",
-                f"range of {len(host_ports)} ports does not match the {len(container_ports)} ports of range",
-            )
-            return []
-    return [PortSpec(port, protocol, host, label, internal) for port, host in zip(container_ports, host_ports)]
+    if container_ports is None or (expose_as is not None and host_ports is None):
+        return []
+    if host_ports is None:
+        host_ports = container_ports
+    if len(host_ports) != len(container_ports):
+        problems.add(
+            f"{option}.expose_as",
+            f"range of {len(host_ports)} ports does not match the {len(container_ports)} ports of range",
+        )
+        return []
+    return list(zip(container_ports, host_ports))
 
 
 def _list_items(problems: Problems, name: str, value: Any, item_shape: str) -> Iterator[tuple[str, Any]]:
@@ -555,6 +595,24 @@ def _parse_services(problems: Problems, value: Any) -> tuple[Service, ...]:
 
 def is_absolute_path(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("/")
+
+
+def normalize_container_path(path: str) -> Optional[str]:
+    """An absolute container path with '.', '..' and repeated '/' resolved, as the engine resolves it.
+
+    None when '..' climbs above '/': the kernel would stop at '/', but such a path is surely a mistake.
+    """
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/" + "/".join(parts)
 
 
 MOUNT_SOURCE_FIELDS = {
@@ -627,7 +685,14 @@ def _parse_mounts(problems: Problems, value: Any) -> tuple[Mount, ...]:
         if not is_absolute_path(path):
             problems.add(f"{option}.path", f"expected an absolute path in the container, got {path!r}")
             continue
-        normalized = "/" + "/".join(part for part in path.split("/") if part)
+        # The engine mounts '/data/../etc' over /etc: the spec, its errors and diffs name the path it really is.
+        normalized = normalize_container_path(path)
+        if normalized is None:
+            problems.add(f"{option}.path", f"{path!r} leaves the container's root with '..'")
+            continue
+        if normalized == "/":
+            problems.add(f"{option}.path", f"{path!r} is the container's root, which cannot be mounted over")
+            continue
         if normalized in paths:
             problems.add(f"{option}.path", f"{normalized!r} is mounted twice")
         paths.add(normalized)
@@ -739,8 +804,8 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
     scaling = params.get("scaling")
     if scaling is None:
         scaling = 1
-    elif isinstance(scaling, bool) or not isinstance(scaling, int) or scaling < 0:
-        problems.add("scaling", f"expected a whole number >= 0, got {scaling!r}")
+    elif isinstance(scaling, bool) or not isinstance(scaling, int) or not 0 <= scaling <= MAX_SCALING:
+        problems.add("scaling", f"expected a whole number from 0 to {MAX_SCALING}, got {scaling!r}")
         scaling = 1
 
     instance_type = params.get("instance_type")

@@ -508,7 +508,7 @@ def test_cpu(cpu: dict, nano: int, shares: int) -> None:
 
 def test_memory() -> None:
     assert spec(resources={"memory": {"limit": "512M"}}).resources == Resources(memory=512_000_000)
-    assert spec(resources={"memory": {"request": 1024}}).resources == Resources(memory_reservation=1024)
+    assert spec(resources={"memory": {"request": 6 * 2**20}}).resources == Resources(memory_reservation=6 * 2**20)
     assert spec(resources=None).resources == Resources()
 
 
@@ -546,6 +546,41 @@ def test_resources_errors() -> None:
 @pytest.mark.parametrize("value", [float("inf"), "inf", "nan"], ids=["float-inf", "str-inf", "str-nan"])
 def test_cpu_limit_not_finite_is_a_spec_error(value: Any) -> None:
     assert problems(resources={"cpu": {"limit": value}})[0].startswith("resources.cpu.limit: ")
+
+
+@pytest.mark.parametrize("key", ["limit", "request"])
+def test_memory_below_the_engine_minimum_is_a_spec_error(key: str) -> None:
+    # The engine refuses less than 6 MiB ("Minimum memory limit allowed is 6MB") after the run began.
+    assert single_problem(resources={"memory": {key: "1k"}}) == (
+        f"resources.memory.{key}: '1k' is 1000 bytes, below the engine's minimum of 6Mi (6291456 bytes)"
+    )
+    assert single_problem(resources={"memory": {key: 6 * 2**20 - 1}}).startswith(f"resources.memory.{key}: ")
+    assert spec(resources={"memory": {key: "6Mi"}}).resources in (
+        Resources(memory=6 * 2**20),
+        Resources(memory_reservation=6 * 2**20),
+    )
+
+
+@pytest.mark.parametrize("key", ["limit", "request"])
+def test_memory_above_int64_is_a_spec_error(key: str) -> None:
+    # The engine's Go JSON decoding fails on a number past int64.
+    assert single_problem(resources={"memory": {key: "99999999E"}}) == (
+        f"resources.memory.{key}: '99999999E' is 99999999000000000000000000 bytes, above the most the engine "
+        "takes (9223372036854775807 bytes, 8Ei - 1)"
+    )
+    assert spec(resources={"memory": {key: 2**63 - 1}}).resources in (
+        Resources(memory=2**63 - 1),
+        Resources(memory_reservation=2**63 - 1),
+    )
+
+
+def test_cpu_past_the_engine_fields_is_a_spec_error() -> None:
+    assert problems(resources={"cpu": {"request": 1e300, "limit": 1e300}}) == [
+        "resources.cpu.request: 1e+300 cpus is more than the engine's CpuShares can hold",
+        "resources.cpu.limit: 1e+300 cpus is more than the engine's NanoCpus can hold",
+    ]
+    assert single_problem(resources={"cpu": {"limit": 1e10}}).startswith("resources.cpu.limit: ")
+    assert spec(resources={"cpu": {"limit": 9e9}}).resources.nano_cpus == 9 * 10**18
 
 
 def test_memory_limit_infinite_is_a_spec_error() -> None:
@@ -727,6 +762,35 @@ def test_duplicate_host_port_within_a_range() -> None:
         ]
     )
     assert message.startswith("services[0].ports: host port 81/tcp")
+
+
+def test_port_reports_every_problem_at_once() -> None:
+    # A missing protocol used to hide the port's other problems.
+    assert problems(services=[{"id": "aa", "ports": [{"port": 0}]}]) == [
+        "services[0].ports[0].protocol: None is not one of tcp, udp, http, https",
+        "services[0].ports[0].port: expected a port number from 1 to 65535, got 0",
+    ]
+    assert problems(
+        services=[
+            {
+                "id": "aa",
+                "ports": [{"range": "9-1", "expose_as": "x", "protocol": "sctp", "label": "B", "internal": 1}],
+            }
+        ]
+    ) == [
+        "services[0].ports[0].protocol: 'sctp' is not one of tcp, udp, http, https",
+        (
+            "services[0].ports[0].label: 'B' is not a valid id; expected 2 to 63 characters of a-z, 0-9, '_' "
+            "and '-', starting with a letter or digit"
+        ),
+        "services[0].ports[0].internal: expected a boolean",
+        "services[0].ports[0].range: '9-1' is not within 1-65535 in ascending order",
+        "services[0].ports[0].expose_as: 'x' is not a port or a range of ports",
+    ]
+    assert problems(services=[{"id": "aa", "ports": [{"protocol": ["tcp"], "port": 1, "expose_as": 0}]}]) == [
+        "services[0].ports[0].protocol: ['tcp'] is not one of tcp, udp, http, https",
+        "services[0].ports[0].expose_as: expected a port number from 1 to 65535, got 0",
+    ]
 
 
 def test_service_errors() -> None:
@@ -1015,8 +1079,12 @@ def test_defaults() -> None:
 def test_scaling() -> None:
     assert spec(scaling=0).scaling == 0
     assert spec(scaling=5).scaling == 5
-    assert single_problem(scaling=-1) == "scaling: expected a whole number >= 0, got -1"
+    assert single_problem(scaling=-1) == "scaling: expected a whole number from 0 to 1000, got -1"
     assert single_problem(scaling="2").startswith("scaling: ")
+    assert spec(scaling=1000).scaling == 1000
+    # One engine runs no such number in a task's time; before the bound it broke the engine query.
+    assert single_problem(scaling=1001) == "scaling: expected a whole number from 0 to 1000, got 1001"
+    assert single_problem(scaling=100000).startswith("scaling: expected a whole number from 0 to 1000")
     assert single_problem(scaling=True).startswith("scaling: ")
 
 
@@ -1097,3 +1165,40 @@ def test_stopped_without_image_needs_only_the_identity() -> None:
         assert (
             single_problem(image=None, id="web", state=state) == "image: is required unless state is absent or stopped"
         )
+
+
+# --- container paths of mounts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given, normal",
+    [("/data/../etc", "/etc"), ("/a/./b//", "/a/b"), ("//srv/x/..", "/srv"), ("/a/b/../../c", "/c")],
+)
+def test_mount_paths_are_normalised_as_the_engine_resolves_them(given: str, normal: str) -> None:
+    # '/data/../etc' was mounted over /etc while the spec, errors and diffs said '/data/../etc'.
+    source = {"type": "host", "path": "/srv"}
+    assert spec(mounts=[{"path": given, "source": source}]).mounts[0].path == normal
+
+
+def test_mount_paths_equal_after_normalising_are_mounted_twice() -> None:
+    source = {"type": "host", "path": "/srv"}
+    assert single_problem(mounts=[{"path": "/etc", "source": source}, {"path": "/data/../etc", "source": source}]) == (
+        "mounts[1].path: '/etc' is mounted twice"
+    )
+
+
+def test_mount_paths_at_or_above_the_root_are_errors() -> None:
+    source = {"type": "host", "path": "/srv"}
+    assert problems(
+        mounts=[
+            {"path": "/..", "source": source},
+            {"path": "/data/../../etc", "source": source},
+            {"path": "/data/..", "source": source},
+            {"path": "//", "source": source},
+        ]
+    ) == [
+        "mounts[0].path: '/..' leaves the container's root with '..'",
+        "mounts[1].path: '/data/../../etc' leaves the container's root with '..'",
+        "mounts[2].path: '/data/..' is the container's root, which cannot be mounted over",
+        "mounts[3].path: '//' is the container's root, which cannot be mounted over",
+    ]
