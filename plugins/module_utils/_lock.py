@@ -97,10 +97,7 @@ class EngineLock:
                 return
             except NameTaken:
                 pass
-            existing = self.engine.inspect(self.name)
-            labels = ((existing or {}).get("Config") or {}).get("Labels") or {}
-            if existing is not None and labels.get(LABEL_LOCK_FOR) != self.owner:
-                raise EngineError(f"the lock name {self.name} is taken by a container that is not a polytope.core lock")
+            existing, labels = self._existing()
             if existing is not None and is_stale(labels, time.time(), me):
                 self.engine.remove(existing["Id"], self.name)
                 continue
@@ -111,6 +108,33 @@ class EngineLock:
                     f"if that run was killed, the lock expires by itself, or remove container {self.name}"
                 )
             time.sleep(RETRY_INTERVAL)
+
+    def _existing(self) -> tuple[Optional[dict[str, Any]], dict[str, str]]:
+        """The lock container of this name (None when there is none) and its labels."""
+        existing = self.engine.inspect(self.name)
+        labels = ((existing or {}).get("Config") or {}).get("Labels") or {}
+        if existing is not None and labels.get(LABEL_LOCK_FOR) != self.owner:
+            raise EngineError(f"the lock name {self.name} is taken by a container that is not a polytope.core lock")
+        return existing, labels
+
+    def clear_stale(self, check_mode: bool) -> Optional[str]:
+        """Remove a stale lock (its holder died on this machine, or its time ran out); the holder's label when so.
+
+        A run that changes nothing takes no lock, but must not leave one that a killed run left: the lock would
+        make the next run that changes something wait for nothing, and shows as a leftover container.
+        """
+        existing = self.engine.inspect(self.name)
+        labels = ((existing or {}).get("Config") or {}).get("Labels") or {}
+        # A container of this name that is no lock of this owner is not this module's to remove.
+        if (
+            existing is None
+            or labels.get(LABEL_LOCK_FOR) != self.owner
+            or not is_stale(labels, time.time(), Holder.me())
+        ):
+            return None
+        if not check_mode:
+            self.engine.remove(existing["Id"], self.name)
+        return labels.get(LABEL_LOCK_HOLDER) or "an unknown holder"
 
     def release(self) -> None:
         if self.container_id:

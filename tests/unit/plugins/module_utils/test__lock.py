@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._lock import (
     LABEL_LOCK_EXPIRES,
     LABEL_LOCK_FOR,
     LABEL_LOCK_HOLDER,
+    EngineLock,
     Holder,
     is_stale,
     lock_body,
@@ -63,3 +66,47 @@ def test_lock_body_never_runs_and_names_its_owner() -> None:
     assert body["Labels"][LABEL_LOCK_EXPIRES] == str(int(NOW + 10))
     # The owner labels of replicas are absent, so a lock is never taken for a replica.
     assert "polytope.id" not in body["Labels"]
+
+
+class FakeEngine:
+    """The engine calls EngineLock makes, over a dict of containers by name."""
+
+    def __init__(self, containers: dict[str, dict[str, str]]):
+        self.containers = {name: {"Id": f"id-{name}", "Config": {"Labels": lab}} for name, lab in containers.items()}
+        self.removed: list[str] = []
+
+    def inspect(self, name: str) -> Optional[dict[str, Any]]:
+        return self.containers.get(name)
+
+    def remove(self, container_id: str, name: str) -> None:
+        self.removed.append(container_id)
+        self.containers.pop(name, None)
+
+
+def lock_of(engine: FakeEngine) -> EngineLock:
+    return EngineLock(engine, "shop.api.lock", "shop/api", "", hold_seconds=60)  # type: ignore[arg-type]
+
+
+DEAD = f"{ME.host}/{2**22 + 12345}"
+
+
+def test_clear_stale_removes_the_lock_of_a_dead_holder_on_this_machine() -> None:
+    # A run that changes nothing takes no lock; before, a killed run's lock stayed for good.
+    engine = FakeEngine({"shop.api.lock": {LABEL_LOCK_FOR: "shop/api", **labels(DEAD, time.time() + 3600)}})
+    assert lock_of(engine).clear_stale(check_mode=False) == DEAD
+    assert engine.removed == ["id-shop.api.lock"] and not engine.containers
+
+
+def test_clear_stale_in_check_mode_reports_but_keeps_it() -> None:
+    engine = FakeEngine({"shop.api.lock": {LABEL_LOCK_FOR: "shop/api", **labels(DEAD, time.time() + 3600)}})
+    assert lock_of(engine).clear_stale(check_mode=True) == DEAD
+    assert engine.removed == []
+
+
+def test_clear_stale_keeps_live_locks_foreign_containers_and_nothing() -> None:
+    live = FakeEngine({"shop.api.lock": {LABEL_LOCK_FOR: "shop/api", **labels(ME.label(), time.time() + 3600)}})
+    elsewhere = FakeEngine({"shop.api.lock": {LABEL_LOCK_FOR: "shop/api", **labels("far/1", time.time() + 3600)}})
+    foreign = FakeEngine({"shop.api.lock": labels(DEAD, 0)})
+    for engine in (live, elsewhere, foreign, FakeEngine({})):
+        assert lock_of(engine).clear_stale(check_mode=False) is None
+        assert engine.removed == []
