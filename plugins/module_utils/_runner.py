@@ -103,7 +103,7 @@ class ContainerRun:
         spec: ContainerSpec,
         options: RunOptions,
         mounts: tuple[dict[str, Any], ...],
-        provisioner: Optional[Provisioner] = None,
+        provisioner: Provisioner,
     ):
         self.engine = engine
         self.spec = spec
@@ -114,12 +114,15 @@ class ContainerRun:
             network=options.network or default_network(spec.project),
             publish_address=options.publish_address,
             mounts=mounts,
-            contents=provisioner.descriptors if provisioner is not None else (),
+            contents=provisioner.descriptors,
         )
         self.fingerprint = fingerprint(spec, self.placement)
         self.base_name = spec.replica_name(1)
         self.image_id: Optional[str] = None
         self.actions: list[str] = []
+        # The planned action of each replica (name to its index in actions) until the run begins its work: a
+        # failed run reports only what it did or tried, not the replicas it never reached.
+        self.untouched: dict[str, int] = {}
         self.changed = False
         self.warnings: list[str] = []
         self.background = ThreadPoolExecutor(max_workers=2)
@@ -139,6 +142,17 @@ class ContainerRun:
     def _note(self, action: str, changed: bool = True) -> None:
         self.actions.append(action)
         self.changed = self.changed or changed
+
+    def _plan_note(self, name: str, action: str) -> None:
+        """What the run will do to a replica; it counts as a change only once an engine call made one."""
+        self.untouched[name] = len(self.actions)
+        self.actions.append(action)
+
+    def _begin(self, name: str) -> None:
+        self.untouched.pop(name, None)
+
+    def _made_change(self) -> None:
+        self.changed = True
 
     def _remaining(self) -> Optional[float]:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
@@ -304,7 +318,10 @@ class ContainerRun:
         names += [plan.name + NEXT_SUFFIX for plan in plans if REPLACE in plan.actions]
         if not names:
             return
-        found = self.engine.containers({"name": [f"^/{re.escape(name)}$" for name in names]})
+        # One pattern for every replica name of the spec, not one per replica: a thousand patterns in the
+        # query string broke the engine's connection. The exact names are compared here.
+        family = f"^/{re.escape(self.base_name)}(\\.[0-9]+)?({re.escape(NEXT_SUFFIX)})?$"
+        found = self.engine.containers({"name": [family]})
         foreign = sorted(
             c["Names"][0].lstrip("/")
             for c in found
@@ -320,8 +337,6 @@ class ContainerRun:
     # -- engine changes ----------------------------------------------------------------------------------
     def _create(self, number: int, name: str) -> str:
         body = create_body(self.spec, number, self.placement, self.fingerprint)
-        if self.provisioner is None:
-            return self.engine.create(body, name)
         try:
             self.provisioner.prepare(number, self.spec.replica_name(number), body, self.current.get(number))
         except ProvisionError as exc:
@@ -349,25 +364,31 @@ class ContainerRun:
         return inspect
 
     def _stop_and_remove(self, observed: Observed, stopping: Optional[Future[None]] = None) -> None:
+        self._begin(observed.name)
         if stopping is not None:
             stopping.result()
         elif observed.running:
             self.engine.stop(observed.container_id, observed.name, self._stop_timeout())
+            self._made_change()
         labels = self._secure(observed.container_id, observed.name, stopped_by_module=observed.running)
         self.engine.remove(observed.container_id, observed.name)
-        if self.provisioner is not None:
-            self.provisioner.release_volumes(labels)
-            self._take_notes()
+        self._made_change()
+        self.provisioner.release_volumes(labels)
+        self._take_notes()
 
     def _create_replica(self, plan: ReplicaPlan) -> None:
+        self._begin(plan.name)
         container_id = self._create(plan.replica, plan.name)
+        self._made_change()
         if START in plan.actions:
             self._start(plan.replica, container_id, plan.name)
         self._refresh(plan.replica, container_id)
 
     def _update_in_place(self, plan: ReplicaPlan) -> None:
+        self._begin(plan.name)
         current = plan.existing()
         self.engine.update(current.container_id, plan.name, dict(current.drift.update))
+        self._made_change()
         self._refresh(plan.replica, current.container_id)
 
     def _can_overlap(self, replica: int, old: Observed) -> bool:
@@ -384,6 +405,7 @@ class ContainerRun:
 
     def _replace(self, plan: ReplicaPlan) -> None:
         """Rolling replacement of one replica; on failure the old container is put back as it was."""
+        self._begin(plan.name)
         old = plan.existing()
         if self._can_overlap(plan.replica, old):
             self._replace_overlapping(plan, old)
@@ -391,6 +413,7 @@ class ContainerRun:
         next_name = plan.name + NEXT_SUFFIX
         previous_name = plan.name + PREVIOUS_SUFFIX
         new_id = self._create(plan.replica, next_name)
+        self._made_change()
         starts = self.options.state != "stopped"
         if old.running:
             self.engine.stop(old.container_id, old.name, self._stop_timeout())
@@ -423,6 +446,7 @@ class ContainerRun:
         next_name = plan.name + NEXT_SUFFIX
         previous_name = plan.name + PREVIOUS_SUFFIX
         new_id = self._create(plan.replica, next_name)
+        self._made_change()
         self.engine.rename(old.container_id, previous_name)
         self.engine.rename(new_id, plan.name)
         stopping: Optional[Future[None]] = None
@@ -596,16 +620,20 @@ class ContainerRun:
         summaries = self.engine.containers(owner_filters(self.spec))
         primaries, leftovers = self.read(summaries)
         lock_image = self.image_id or next((c.get("ImageID") for c in summaries), None)
-        if self.options.check_mode or not lock_image or not (leftovers or self._would_change(primaries)):
-            # Reading and probing need no lock: only a run that changes something takes its turn.
-            return self._converge(primaries, leftovers)
         lock = EngineLock(
             self.engine,
             self.base_name + LOCK_SUFFIX,
             f"{self.spec.project or ''}/{self.spec.id}",
-            lock_image,
+            lock_image or "",
             hold_seconds=(self.options.wait_timeout or 86400) * (self.spec.scaling + 1) + 300,
         )
+        if self.options.check_mode or not lock_image or not (leftovers or self._would_change(primaries)):
+            # Reading and probing need no lock: only a run that changes something takes its turn. A lock that a
+            # killed run left goes all the same (taking the lock removes it too).
+            holder = lock.clear_stale(self.options.check_mode)
+            if holder is not None:
+                self._note(f"{lock.name}: removed, a stale lock left by {holder}")
+            return self._converge(primaries, leftovers)
         try:
             lock.acquire(self._remaining())
         except LockTimeout as exc:
@@ -655,10 +683,10 @@ class ContainerRun:
         self.require_existing(primaries, [])
         self.check_name_clashes(plans)
         for removal in removals:
-            self._note(f"{removal.name}: {REMOVE}")
+            self._plan_note(removal.name, f"{removal.name}: {REMOVE}")
         for plan in plans:
             if plan.changes:
-                self._note(summarize(plan))
+                self._plan_note(plan.name, summarize(plan))
             if plan.kept:
                 self._note(f"{plan.name}: kept as it is (create={self.options.create}): {'; '.join(plan.kept)}", False)
         diff = self._diff(plans, removals) if self.options.diff else None
@@ -680,7 +708,9 @@ class ContainerRun:
         parallel(self._stop_replica, [p for p in plans if STOP in p.actions])
         for plan in plans:
             if RESTART in plan.actions:
+                self._begin(plan.name)
                 self.engine.restart(self.current[plan.replica]["Id"], plan.name, self._stop_timeout())
+                self._made_change()
                 self.started_here[plan.replica] = time.monotonic()
                 self._refresh(plan.replica, self.current[plan.replica]["Id"])
                 self.wait_ready([plan.replica])
@@ -703,20 +733,22 @@ class ContainerRun:
         return self.result(diff)
 
     def _start_existing(self, plan: ReplicaPlan) -> None:
+        self._begin(plan.name)
         container_id = self.current[plan.replica]["Id"]
         self._start(plan.replica, container_id, plan.name)
+        self._made_change()
         self._refresh(plan.replica, container_id)
 
     def _stop_replica(self, plan: ReplicaPlan) -> None:
+        self._begin(plan.name)
         container_id = self.current[plan.replica]["Id"]
         self.engine.stop(container_id, plan.name, self._stop_timeout())
+        self._made_change()
         self._secure(container_id, plan.name, stopped_by_module=True)
         self._refresh(plan.replica, container_id)
 
     # -- datasets (issue 4, see _provision) ---------------------------------------------------------------
     def _take_notes(self) -> None:
-        if self.provisioner is None:
-            return
         actions, warnings = self.provisioner.take_notes()
         for action in actions:
             self._note(action)
@@ -724,8 +756,6 @@ class ContainerRun:
 
     def _secure(self, container_id: str, name: str, stopped_by_module: bool = False) -> dict[str, str]:
         """Store the datasets of the container's last run before it goes; a failure keeps the container."""
-        if self.provisioner is None:
-            return {}
         try:
             labels = self.provisioner.secure(container_id, name, self._stop_timeout(), stopped_by_module)
         except ProvisionError as exc:
@@ -795,9 +825,12 @@ class ContainerRun:
             )
             if state.get("Running"):
                 services.extend(endpoint.as_result() for endpoint in self._endpoints(number, inspect))
+        # Check mode lists every planned action; a run lists those it began (all of them when it succeeded).
+        skipped = set() if self.options.check_mode else set(self.untouched.values())
         result: dict[str, Any] = {
-            "changed": self.changed,
-            "actions": self.actions,
+            # In check mode a planned action is the change the run would make.
+            "changed": self.changed or (self.options.check_mode and bool(self.untouched)),
+            "actions": [action for index, action in enumerate(self.actions) if index not in skipped],
             "containers": containers,
             "services": services,
         }
@@ -807,7 +840,7 @@ class ContainerRun:
             result["exit_code"] = next((code for code in codes if code != 0), 0)
         if self.logs:
             result["logs"] = self.logs
-        if self.provisioner is not None and self.provisioner.stored:
+        if self.provisioner.stored:
             result["datasets"] = list(self.provisioner.stored)
         if diff is not None:
             result["diff"] = diff
