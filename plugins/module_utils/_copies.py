@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, extract
 from ansible_collections.polytope.core.plugins.module_utils._mounts import slug
@@ -36,10 +36,6 @@ def mount_dir(copy_dir: str, project: Optional[str], container_id: str, mount_pa
 
 def copy_path(copy_dir: str, project: Optional[str], container_id: str, mount_path: str, digest: str) -> str:
     return os.path.join(mount_dir(copy_dir, project, container_id, mount_path), digest[:DIGEST_LENGTH])
-
-
-def is_under(path: str, roots: Iterable[str]) -> bool:
-    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
 def _make_private_dirs(path: str) -> None:

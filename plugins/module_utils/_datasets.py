@@ -15,7 +15,6 @@ unit-tested on plain files.
 from __future__ import annotations
 
 import datetime
-import errno
 import fcntl
 import gzip
 import hashlib
@@ -650,15 +649,6 @@ def write_placed(
     return len(chosen)
 
 
-def selection_is_file(archive: str, subpath: Optional[str], what: str) -> bool:
-    """Whether `subpath` names a single regular file in the archive (so the mount path becomes that file)."""
-    if not subpath:
-        return False
-    with open_archive(archive) as source:
-        chosen = select_members(source.getmembers(), subpath, what)
-    return len(chosen) == 1 and chosen[0][1] == "" and chosen[0][0].isreg()
-
-
 def extract(archive: str, target: str, subpath: Optional[str] = None) -> int:
     """Extract the safe members of a stored archive into the local directory `target`.
 
@@ -705,10 +695,6 @@ def extract(archive: str, target: str, subpath: Optional[str] = None) -> int:
                             break
                         out.write(chunk)
     return len(chosen)
-
-
-def is_missing_path_error(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno == errno.ENOENT
 
 
 # -- administration: the dataset and dataset_info modules ---------------------------------------------------------

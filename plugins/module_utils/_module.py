@@ -15,13 +15,12 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     open_client,
 )
 from ansible_collections.polytope.core.plugins.module_utils._copies import (
-    DEFAULT_COPY_DIR,
     CopyError,
     clean_stale,
     install_copies,
     remove_all,
 )
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DEFAULT_STORE, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountResolver
 from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
@@ -75,7 +74,7 @@ def _finish_copies(params: dict[str, Any], spec: Any, check_mode: bool) -> list[
     removed = clean_stale(params.get("controller_copies"))
     actions = [f"removed the stale copy {path}" for path in removed]
     if params["state"] == "absent" or spec.scaling == 0:
-        if remove_all(params.get("copy_dir") or DEFAULT_COPY_DIR, spec.project, spec.id):
+        if remove_all(params["copy_dir"], spec.project, spec.id):
             actions.append("removed the copies of the controller's files")
     return actions
 
@@ -102,7 +101,7 @@ def run_module(module: Any) -> None:
         module.fail_json(
             msg=f"Copying the controller's files failed, nothing else was changed: {exc}", changed=bool(copy_actions)
         )
-    store = DatasetStore(params.get("dataset_store") or DEFAULT_STORE)
+    store = DatasetStore(params["dataset_store"])
     try:
         plan = MountResolver(
             spec,

@@ -194,12 +194,7 @@ class MountResolver:
     def _project_path(self, option: str, source: dict[str, Any]) -> Optional[str]:
         kind = source["type"]
         if kind == "repo":
-            if source.get("repo") is not None:
-                self.problems.add(
-                    f"{option}.repo",
-                    f"repository {source['repo']!r} is not supported; only the project's own directory (no repo) is",
-                )
-                return None
+            # A named repository never gets here: parse_spec refuses it.
             if source.get("revision") is not None:
                 self.problems.add(
                     f"{option}.revision", "a revision is not supported; the project directory is mounted as it is"
