@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from typing import Any
 
 import pytest
@@ -673,9 +673,15 @@ def test_drift_in_sync_property() -> None:
 
 
 def test_representative_is_a_frozen_value() -> None:
-    # parse_spec gives equal specs for equal input, so the golden input is reproducible
-    assert representative() == representative()
-    assert replace(representative(), scaling=3) != representative()
+    # The golden input stays golden: parse_spec leaves its input as it was, and the spec cannot be changed.
+    given = copy.deepcopy(REPRESENTATIVE)
+    value = parse_spec(given)
+    assert given == REPRESENTATIVE
+    with pytest.raises(FrozenInstanceError):
+        value.scaling = 3  # type: ignore[misc]
+    # Two parses are equal by value, not by being one object.
+    assert value is not representative() and value == representative()
+    assert replace(value, scaling=3) != value
 
 
 # --- unconfined ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
-from ansible_collections.polytope.core.plugins.module_utils._mapping import Placement, fingerprint
+from ansible_collections.polytope.core.plugins.module_utils._mapping import Placement, canonical_spec, fingerprint
 from ansible_collections.polytope.core.plugins.module_utils._mounts import (
     MountResolver,
     candidate_names,
@@ -180,9 +180,12 @@ def test_string_content_enters_the_fingerprint_by_digest(tmp_path) -> None:
 
 
 def test_no_mount_contents_keeps_the_fingerprint_of_before() -> None:
-    assert fingerprint(spec([]), Placement("polytope-shop")) == fingerprint(
-        spec([]), Placement("polytope-shop", contents=())
-    )
+    # Replicas without such mounts must keep their fingerprint (else an upgrade replaces them): the canonical
+    # form has no mount_contents key at all, and the fingerprint is pinned.
+    assert "mount_contents" not in canonical_spec(spec([]), Placement("polytope-shop"))
+    assert fingerprint(spec([]), Placement("polytope-shop")) == "6ac095d7d772487524687eae838266d4"
+    with_contents = Placement("polytope-shop", contents=({"path": "/a", "type": "string", "sha256": "0"},))
+    assert fingerprint(spec([]), with_contents) != "6ac095d7d772487524687eae838266d4"
 
 
 def test_dataset_mounts_take_the_newest_version_that_did_not_fail(tmp_path) -> None:
