@@ -20,7 +20,8 @@ description:
   - Replica 1 is named C([<project>.]<id>), replica k C([<project>.]<id>.<k>). Ownership is decided by labels,
     never by names; a container with a clashing name that this module did not make is never touched.
   - The card's hyphenated keys (C(no-stdin), C(update-image), C(instance-type), C(max-restarts), C(expose-as))
-    are accepted at any depth; the action plugin renames them.
+    are accepted at any depth; the action plugin renames them. One key given in both spellings (say C(no_stdin)
+    and C(no-stdin), or C(restart.max_restarts) and C(restart.max-restarts)) is an error that names both.
 author:
   - Polytope Core Maintainers (@polytope)
 requirements:
@@ -86,6 +87,9 @@ options:
     description:
       - Files and directories to mount. Each item is C({source, path}) with C(path) absolute in the container;
         null items are skipped. C(source) is one of the five mount sources below, told apart by C(type).
+      - C(path) is taken in its normal form, C(.), C(..) and repeated C(/) resolved as the engine resolves them
+        (V(/data/../etc) mounts at V(/etc), and errors and diffs say V(/etc)). A path that is the container's root
+        C(/), or climbs above it, is an error.
       - "C({type: host, path}): an absolute C(path) is a path on the engine's machine and becomes a bind mount; a
         missing path is an error (on a local engine, before anything changes). A relative C(path) is relative to
         O(project_dir), see below."
@@ -193,7 +197,10 @@ options:
         description: Maximum restarts; only with V(on-failure), which it implies when O(restart.policy) is unset.
         type: int
   scaling:
-    description: How many replicas to run; V(0) removes every replica.
+    description:
+      - How many replicas to run, from V(0) to V(1000); V(0) removes every replica.
+      - More than 1000 is refused before the engine is asked anything; every replica is inspected on every run,
+        so no engine serves far more from one task in reasonable time.
     type: int
     default: 1
   update_image:
@@ -211,6 +218,10 @@ options:
     description:
       - C(cpu.limit) becomes NanoCpus, C(cpu.request) CpuShares (1024 per cpu), C(memory.limit) Memory,
         C(memory.request) MemoryReservation. Sizes are bytes or a number with a suffix (V(512Mi), V(512m), V(1G)).
+      - Values the engine cannot take are refused before anything changes, naming the option. Memory sizes
+        go from V(6Mi) (the engine's minimum) to 8Ei - 1 bytes (the engine's int64); cpu figures must fit its
+        int64 fields too. A limit above the engine's number of cpus is refused by the engine; the task then
+        fails with C(changed=false).
       - Changed in place where the engine can; removing a limit replaces the replicas.
     type: dict
     suboptions:
@@ -321,6 +332,11 @@ notes:
     as its own process.
   - A C(restart=always) replica that O(state=stopped) stopped starts again when the engine restarts; that is
     Docker's rule.
+  - Runs that change something take turns through a lock, a never-started container C(<replica 1 name>.lock).
+    A lock whose holder died on this machine, or whose time ran out, is removed by the next run, also by one
+    that changes nothing else (listed in RV(actions)).
+  - A failed run reports C(changed=true) only when it changed something before it failed, and RV(actions)
+    lists only what it did or tried, not the replicas it never reached.
   - Registry credentials come from the Docker client configuration, as with the C(docker) CLI.
 seealso:
   - module: community.docker.docker_container
