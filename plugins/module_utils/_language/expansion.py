@@ -1,22 +1,19 @@
 # Copyright (c) polytope.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Expansion of modules, templates and tools into raw steps (the plan is made in :mod:`order`)."""
+"""Expansion of modules into the primitive they are built on; templates and tools in :mod:`templates`,
+argument values in :mod:`references`, the plan in :mod:`order`."""
 
 from __future__ import annotations
 
-import copy
-import json
-import re
-from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
 from ansible_collections.polytope.core.plugins.module_utils._language.code import (
-    Bindings,
-    CodeError,
     Limits,
     split_code,
 )
-from ansible_collections.polytope.core.plugins.module_utils._language.code import evaluate as evaluate_code
+from ansible_collections.polytope.core.plugins.module_utils._language.references import _References, _Scope
+from ansible_collections.polytope.core.plugins.module_utils._language.library import _library
+from ansible_collections.polytope.core.plugins.module_utils._language.templates import _Templates
 from ansible_collections.polytope.core.plugins.module_utils._language.loading import Origin
 from ansible_collections.polytope.core.plugins.module_utils._language.order import _Planning
 from ansible_collections.polytope.core.plugins.module_utils._language.steps import (
@@ -24,8 +21,6 @@ from ansible_collections.polytope.core.plugins.module_utils._language.steps impo
     CONTAINER,
     KIND_BUILD_IMAGE,
     KIND_CONTAINER,
-    AFTER_CONDITIONS,
-    _RawStep,
     _Resolved,
 )
 from ansible_collections.polytope.core.plugins.module_utils._language.types import (
@@ -35,170 +30,25 @@ from ansible_collections.polytope.core.plugins.module_utils._language.types impo
     _PASSED_PARAMS,
     _Mismatch,
     _Param,
-    _at,
     _is_optional,
     conform,
     validate_type,
 )
 from ansible_collections.polytope.core.plugins.module_utils._language.values import (
     BROKEN,
-    _Missing,
     _canonical,
     _contains_broken,
     _find_key,
-    _missing,
     _missing_refs,
-    _plain,
-    _render_interpolated,
     _show,
     _type_text,
     _user_text,
     _value_kind,
 )
 
-# Whole-value references: the bare form (``pt.param x``) and the older one (``#pt-param x``).
-_NAME = r"[A-Za-z0-9_.-]+"
-_BARE_REF_RE = re.compile(rf"^\s*pt\.(param|input|value|secret)\s+({_NAME})\s*$")
-_HASH_REF_RE = re.compile(rf"^\s*#pt-(param|input|value|secret)\s+({_NAME})\s*$")
-_OTHER_HASH_RE = re.compile(r"^\s*#pt-([A-Za-z0-9_-]*)")
-_OTHER_BARE_RE = re.compile(rf"^\s*pt\.([a-z]+)\s+({_NAME})\s*$")
-# Interpolation inside a string; shell's ``${VAR}`` and JSON-pointer ``${/id}`` never match.
-_INTERPOLATION_RE = re.compile(rf"\{{\s*pt\.(param|input|value|secret)\s+({_NAME})\s*\}}")
-
-
 _MODULE_KEYS = ("id", "module", "params", "args", "info", "name", "default?")
-_TEMPLATE_KEYS = ("id", "params", "run", "info", "name", "default?", "tool")
 _PASSED_TO_CONTAINER = ("create", "unconfined", "await")
 _TOOL_KEYS = ("info", "inputs", "params", "run", "await", "name", "description")
-_STEP_KEYS = (
-    "module",
-    "template",
-    "id",
-    "args",
-    "info",
-    "run-when",
-    "run_when",
-    "after",
-    "after-condition",
-    "after_condition",
-    "tool",
-)
-
-
-_MISSING_TEXT_RE = re.compile(r"<not given: pt\.(?:value|secret) ")
-
-
-def _as_placeholders(value: Any) -> Any:
-    """Code's result with each string built from a placeholder marked as one again, also inside a list
-    or mapping: a standard library module computes whole mounts and env lists from its params."""
-    if isinstance(value, dict):
-        return {key: _as_placeholders(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_placeholders(item) for item in value]
-    if isinstance(value, str) and _MISSING_TEXT_RE.search(value):
-        return _Missing(value)
-    return value
-
-
-def _string_leaves(value: Any) -> set[str]:
-    if isinstance(value, dict):
-        return set().union(*(_string_leaves(item) for item in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(_string_leaves(item) for item in value)) if value else set()
-    return {value} if isinstance(value, str) and value else set()
-
-
-# --------------------------------------------------------------------------------------------
-# Standard library hook
-
-
-def _load_library() -> dict:
-    """The standard library document (plugins/module_utils/_stdlib/*.yml); tests put a stand-in here."""
-    from ansible_collections.polytope.core.plugins.module_utils._stdlib import load_library
-
-    return load_library()
-
-
-class _Library:
-    """Polytope's standard library: module definitions in polytope.yml form, looked up by reference.
-
-    Loaded on first use and guarded, so a library that fails to load reads as a problem of each
-    step that uses it (every library reference is then "not available"), never as a traceback.
-    """
-
-    def __init__(self) -> None:
-        self.modules: dict[str, dict] = {}
-        self.unavailable: dict[str, str] = {}
-        self.aliases: dict[str, str] = {}
-        self.load_problem: Optional[str] = None
-        try:
-            document = _load_library()
-            for entry in document.get("modules") or ():
-                self.modules[entry["id"]] = entry
-            self.unavailable = dict(document.get("unavailable") or {})
-            self.aliases = dict(document.get("aliases") or {})
-        except Exception as exc:  # a broken library must read as a problem, never as a traceback
-            self.modules, self.unavailable, self.aliases = {}, {}, {}
-            self.load_problem = f"the standard library failed to load: {type(exc).__name__}: {exc}"
-
-    def canonical(self, ref: str) -> str:
-        """``polytope/x!<x's default variant>`` as ``polytope/x``; any other reference unchanged."""
-        return self.aliases.get(ref, ref)
-
-    def unavailable_reason(self, ref: str) -> Optional[str]:
-        return self.unavailable.get(self.canonical(ref))
-
-    def lookup(self, ref: str) -> Optional[dict]:
-        """The library's definition of ``ref`` (a polytope.yml module mapping), or None."""
-        return self.modules.get(self.canonical(ref))
-
-    def unresolvable(self, ref: str, used_by: str) -> str:
-        reason = self.unavailable_reason(ref)
-        if reason is not None:
-            return (
-                f"module {ref!r}{used_by}: Polytope standard library module not available: {reason} "
-                f"(to run it anyway, define a module with id {ref!r} in the file)"
-            )
-        why = f" ({self.load_problem})" if self.load_problem else ""
-        return f"module {ref!r}{used_by}: Polytope standard library module not available in this collection{why}"
-
-
-_LIBRARY: Optional[_Library] = None
-
-
-def _library() -> _Library:
-    global _LIBRARY
-    if _LIBRARY is None:
-        _LIBRARY = _Library()
-    return _LIBRARY
-
-
-def _reset_library_cache() -> None:
-    """For tests that install a stand-in standard library."""
-    global _LIBRARY
-    _LIBRARY = None
-
-
-# --------------------------------------------------------------------------------------------
-# Expansion
-
-
-@dataclass
-class _Scope:
-    """Where ``pt.param`` names are looked up: a module's or a template's bound parameters."""
-
-    owner: str
-    params: dict[str, Any]
-    # The repository of the file that defines the owner, as code sees it (None: the project's own).
-    repo_ref: Optional[str] = None
-
-    def find(self, name: str) -> Optional[str]:
-        if name in self.params:
-            return name
-        for declared in self.params:
-            if _canonical(declared) == _canonical(name):
-                return declared
-        return None
 
 
 class _Frame:
@@ -215,7 +65,7 @@ class _Frame:
         self.frames.pop()
 
 
-class _Expander(_Planning):
+class _Expander(_References, _Templates, _Planning):
     def __init__(
         self,
         document: dict,
@@ -345,129 +195,6 @@ class _Expander(_Planning):
         return tuple(result) if usable else None
 
     # ---- values
-
-    def reference(self, kind: str, name: str, scope: _Scope, spelling: str) -> Any:
-        if kind in ("param", "input"):
-            declared = scope.find(name)
-            if declared is None:
-                known = ", ".join(scope.params) or "none"
-                self.problem(f"{spelling} names undeclared param {name!r} of {scope.owner} (declared: {known})")
-                return BROKEN
-            return copy.deepcopy(scope.params[declared])
-        source = self.values if kind == "value" else self.secrets
-        key = _find_key(source, name)
-        if key is None and self.teardown:
-            if kind == "secret":
-                self.step_uses_secret = True
-            return _missing(kind, name)
-        if key is None:
-            self.problem(f"{spelling}: no {kind} {name!r} was given (pass it in template_{kind}s)")
-            return BROKEN
-        if kind == "secret":
-            self.step_uses_secret = True
-            text = source[key]
-            if isinstance(text, str) and text:
-                self.referenced_secrets.add(text)
-            return copy.deepcopy(text)
-        return copy.deepcopy(_user_text(source[key]))
-
-    def evaluate(self, value: Any, scope: _Scope, path: str) -> Any:
-        """Replace every reference in an ``args`` value; problems are reported, not raised."""
-        if isinstance(value, dict):
-            return {key: self.evaluate(item, scope, _at(path, key)) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.evaluate(item, scope, _at(path, index)) for index, item in enumerate(value)]
-        if not isinstance(value, str):
-            return value
-        where = f"argument {path!r}" if path else "argument"
-        code = split_code(value)
-        if code is not None:
-            return self.evaluate_code(code[0], code[1], scope, where)
-        whole = _BARE_REF_RE.match(value) or _HASH_REF_RE.match(value)
-        if whole:
-            return self.reference(whole.group(1), whole.group(2), scope, f"{where}: {value.strip()}")
-        other = _OTHER_HASH_RE.match(value)
-        if other:
-            self.problem(f"{where}: unknown directive '#pt-{other.group(1)}' (known: #pt-param, #pt-value, #pt-secret)")
-            return BROKEN
-        other_bare = _OTHER_BARE_RE.match(value)
-        if other_bare:
-            self.problem(
-                f"{where}: unknown reference 'pt.{other_bare.group(1)}' (known: pt.param, pt.value, pt.secret)"
-            )
-            return BROKEN
-        if "pt." not in value:
-            return value
-        broken = False
-        missing = False
-
-        def substitute(match: re.Match[str]) -> str:
-            nonlocal broken, missing
-            spelling = f"{where}: {{pt.{match.group(1)} {match.group(2)}}}"
-            resolved = self.reference(match.group(1), match.group(2), scope, spelling)
-            if _contains_broken(resolved):
-                broken = True
-                return ""
-            if self.teardown and _missing_refs(resolved):
-                missing = True
-            return _render_interpolated(resolved)
-
-        text = _INTERPOLATION_RE.sub(substitute, value)
-        if broken:
-            return BROKEN
-        # A string built from a placeholder is one too: its real value is unknown as a whole.
-        return _Missing(text) if missing else text
-
-    def evaluate_code(self, language: str, source: str, scope: _Scope, where: str) -> Any:
-        """The value of a code string, with the scope's params bound; a failure is a reported problem."""
-        if any(_contains_broken(value) for value in scope.params.values()):
-            return BROKEN  # a param it reads already has a reported problem
-        read_secret = False
-
-        def lookup(kind: str) -> Any:
-            def read(name: Any) -> Any:
-                nonlocal read_secret
-                if not isinstance(name, str):
-                    raise CodeError(f"pt/{kind} takes a name (a string), got {_show(name)}")
-                source_map = self.values if kind == "value" else self.secrets
-                key = _find_key(source_map, name)
-                if key is None:
-                    if self.teardown:
-                        if kind == "secret":
-                            self.step_uses_secret = True
-                        return str(_missing(kind, name))
-                    raise CodeError(f"no {kind} {name!r} was given (pass it in template_{kind}s)")
-                if kind == "secret":
-                    read_secret = True
-                    self.step_uses_secret = True
-                    text = source_map[key]
-                    if isinstance(text, str) and text:
-                        self.referenced_secrets.add(text)
-                    return copy.deepcopy(text)
-                return copy.deepcopy(_user_text(source_map[key]))
-
-            return read
-
-        bindings = Bindings(
-            params=_plain(scope.params),
-            value=lookup("value"),
-            secret=lookup("secret"),
-            module_repo_ref=scope.repo_ref,
-            module_project_ref=None,
-        )
-        try:
-            result = evaluate_code(language, source, bindings, self.code_limits)
-        except CodeError as exc:
-            self.problem(f"{where}: {language} code: {exc.message}")
-            return BROKEN
-        if read_secret:
-            # A value computed from a secret is as secret as the secret itself.
-            self.referenced_secrets.update(_string_leaves(result))
-        if self.teardown and _MISSING_TEXT_RE.search(json.dumps(result, default=str)):
-            return _as_placeholders(result)
-        return result
-
-    # ---- binding arguments to parameters
 
     def bind(self, params: tuple[_Param, ...], args: dict, owner: str, supplied_only: bool = False) -> dict:
         """Check a call's arguments against the callee's params: unknown names, types, defaults."""
@@ -665,202 +392,6 @@ class _Expander(_Planning):
         return args
 
     # ---- templates
-
-    def expand_template(self, template_id: str, args: dict, chain: list[str]) -> list[_RawStep]:
-        if template_id in chain:
-            self.problem(f"reference cycle: {' -> '.join(chain + [template_id])}")
-            return []
-        template = self.templates.get(template_id) or self.tools.get(template_id)
-        if template is None:
-            self.problem(self.unknown_template(template_id))
-            return []
-        chain = chain + [template_id]
-        owner = f"{'tool' if template.get('tool') else 'template'} {template_id!r}"
-        steps: list[_RawStep] = []
-        with self.frame(owner):
-            unknown_keys = sorted(str(key) for key in template if key not in _TEMPLATE_KEYS)
-            if unknown_keys:
-                self.problem(f"unknown key(s) {', '.join(map(repr, unknown_keys))} in the template definition")
-            params = self.declarations(template.get("params"), owner)
-            if params is None:
-                return []
-            bound = self.bind(params, args, owner)
-            origin = self.origins.get(("tools" if template.get("tool") else "templates", template_id))
-            scope = _Scope(owner, bound, origin.repo if origin else None)
-            run = template.get("run")
-            if not isinstance(run, list) or not run:
-                self.problem("'run:' must be a non-empty list of steps")
-                return []
-            for position, item in enumerate(run):
-                steps.extend(self.expand_step(item, position, scope, chain))
-        return steps
-
-    def unknown_template(self, template_id: str) -> str:
-        known = ", ".join(list(self.templates) + list(self.tools)) or "none"
-        return f"unknown template or tool {template_id!r} (defined: {known})"
-
-    def expand_step(self, item: Any, position: int, scope: _Scope, chain: list[str]) -> list[_RawStep]:
-        if isinstance(item, str):
-            return [self.module_step(item, item, {}, None, f"run[{position}]", scope)]
-        if not isinstance(item, dict):
-            self.problem(f"run[{position}]: a step is a module id or a mapping, got {_value_kind(item)}")
-            return []
-        if "code" in item and "tool" not in item and "module" not in item:
-            self.problem(
-                f"run[{position}]: step {item.get('id', position)!r} is inline code ('code:'), which drives "
-                "Polytope's runner API; this collection runs tools, modules and templates only"
-            )
-            return []
-        if "tool" in item:
-            return self.tool_step(item, position, scope, chain)
-        unknown_keys = sorted(str(key) for key in item if key not in _STEP_KEYS)
-        if unknown_keys:
-            self.problem(f"run[{position}]: unknown step key(s) {', '.join(map(repr, unknown_keys))}")
-        run_when = self.run_when(item, f"run[{position}]")
-        raw_args = item.get("args")
-        if raw_args is None:
-            raw_args = {}
-        if not isinstance(raw_args, dict):
-            self.problem(f"run[{position}]: 'args:' must be a mapping, got {_value_kind(raw_args)}")
-            raw_args = {}
-        if "template" in item:
-            nested = item["template"]
-            if "module" in item:
-                self.problem(f"run[{position}]: a step has either 'module:' or 'template:', not both")
-            if not isinstance(nested, str):
-                self.problem(f"run[{position}]: 'template:' must be a template id, got {_show(nested)}")
-                return []
-            with self.frame(f"run[{position}] (template {nested!r})"):
-                args = self.evaluate(raw_args, scope, "")
-            nested_steps = self.expand_template(nested, args, chain)
-            if run_when is not None:
-                for step in nested_steps:
-                    self.merge_run_when(step, run_when)
-            return nested_steps
-        module = item.get("module")
-        if not isinstance(module, str) or not module:
-            self.problem(f"run[{position}]: a step needs 'module:' (or 'template:')")
-            return []
-        step_id = item.get("id", module)
-        if not isinstance(step_id, str) or not step_id:
-            self.problem(f"run[{position}]: step 'id' must be a string, got {_show(step_id)}")
-            step_id = module
-        return [self.module_step(step_id, module, raw_args, run_when, f"run[{position}]", scope)]
-
-    def tool_step(self, item: dict, position: int, scope: _Scope, chain: list[str]) -> list[_RawStep]:
-        """``{tool, id?, args?, after?}``: a tool expands like a template, anything else is a module."""
-        where = f"run[{position}]"
-        unknown_keys = sorted(str(key) for key in item if key not in _STEP_KEYS or key in ("module", "template"))
-        if unknown_keys:
-            self.problem(f"{where}: unknown step key(s) {', '.join(map(repr, unknown_keys))}")
-        name = item["tool"]
-        if not isinstance(name, str) or not name:
-            self.problem(f"{where}: 'tool:' must be a tool or module name, got {_show(name)}")
-            return []
-        step_id = item.get("id", name)
-        if not isinstance(step_id, str) or not step_id:
-            self.problem(f"{where}: step 'id' must be a string, got {_show(step_id)}")
-            step_id = name
-        run_when = self.run_when(item, where)
-        raw_args = item.get("args")
-        if raw_args is None:
-            raw_args = {}
-        if not isinstance(raw_args, dict):
-            self.problem(f"{where}: 'args:' must be a mapping, got {_value_kind(raw_args)}")
-            raw_args = {}
-        if name not in self.tools and name not in self.templates:
-            return [self.module_step(step_id, name, raw_args, run_when, where, scope)]
-        with self.frame(f"{where} (tool {name!r})"):
-            args = self.evaluate(raw_args, scope, "")
-        nested_steps = self.expand_template(name, args, chain)
-        if len(nested_steps) == 1:
-            # A tool that wraps one module call is that step: it takes the calling step's id.
-            nested_steps[0].step = step_id
-        if run_when is not None:
-            for step in nested_steps:
-                self.merge_run_when(step, run_when)
-        return nested_steps
-
-    def run_when(self, item: dict, where: str) -> Optional[tuple[list[str], str]]:
-        """``run-when: {after, after-condition}`` and the older step-level ``after: {step: x}``."""
-        spec = item.get("run-when", item.get("run_when"))
-        after_values: list[Any] = []
-        condition: Any = None
-        if spec is not None:
-            if not isinstance(spec, dict):
-                self.problem(f"{where}: 'run-when' must be a mapping with 'after', got {_value_kind(spec)}")
-            else:
-                extra = sorted(str(key) for key in spec if _canonical(key) not in ("after", "after-condition"))
-                if extra:
-                    self.problem(f"{where}: unknown run-when key(s) {', '.join(map(repr, extra))}")
-                if spec.get("after") is not None:
-                    after_values.append(spec["after"])
-                condition = spec.get("after-condition", spec.get("after_condition"))
-        if item.get("after") is not None:
-            after_values.append(item["after"])
-        step_condition = item.get("after-condition", item.get("after_condition"))
-        if step_condition is not None:
-            condition = step_condition
-        after: list[str] = []
-        for value in after_values:
-            for entry in value if isinstance(value, list) else [value]:
-                if isinstance(entry, dict) and isinstance(entry.get("step"), str):
-                    after.append(entry["step"])
-                elif isinstance(entry, str) and entry:
-                    after.append(entry)
-                else:
-                    self.problem(f"{where}: 'after' names a step id (or {{step: id}}), got {_show(entry)}")
-        if condition is not None and condition not in AFTER_CONDITIONS:
-            self.problem(
-                f"{where}: after-condition must be one of {', '.join(AFTER_CONDITIONS)}, got {_show(condition)}"
-            )
-            condition = None
-        if condition is not None and not after:
-            self.problem(f"{where}: after-condition {condition!r} without 'after'")
-        if not after:
-            return None
-        return list(dict.fromkeys(after)), condition or "success"
-
-    def merge_run_when(self, step: _RawStep, run_when: tuple[list[str], str]) -> None:
-        after, condition = run_when
-        if step.run_when_given and step.condition != condition:
-            self.problem(
-                f"step {step.step!r}: waits with after-condition {step.condition!r} inside a template step "
-                f"that waits with {condition!r}"
-            )
-        step.after = list(dict.fromkeys(after + step.after))
-        step.condition = step.condition if step.run_when_given else condition
-        step.run_when_given = True
-
-    def module_step(
-        self,
-        step_id: str,
-        module: str,
-        raw_args: dict,
-        run_when: Optional[tuple[list[str], str]],
-        origin: str,
-        scope: _Scope,
-    ) -> _RawStep:
-        self.step_uses_secret = False
-        with self.frame(f"step {step_id!r}"):
-            args = self.evaluate(raw_args, scope, "")
-            container_id = None
-            if "id" in args and not self.declares_id(module):
-                # interface.md: a step's container id is its args.id when given, also for a module without an id param.
-                container_id = args.pop("id")
-            resolved = self.call(module, args, [])
-        after, condition = run_when if run_when is not None else ([], "success")
-        return _RawStep(
-            step=step_id,
-            module=module,
-            resolved=resolved,
-            container_id=container_id if isinstance(container_id, str) else None,
-            after=after,
-            condition=condition,
-            run_when_given=run_when is not None,
-            origin=origin,
-            uses_secret=self.step_uses_secret,
-        )
 
     def declares_id(self, ref: str) -> bool:
         """Whether calling ``ref`` with an ``id`` argument binds it to a declared param."""

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 
 from ansible_collections.polytope.core.plugins.filter.template_services import service_lines, unopened_services
-from ansible_collections.polytope.core.plugins.module_utils._language import expansion as language_expand
+from ansible_collections.polytope.core.plugins.module_utils._language import library as language_library
 from ansible_collections.polytope.core.plugins.module_utils._language import types as language_types
 from ansible_collections.polytope.core.plugins.module_utils._language import values as language_values
 from ansible_collections.polytope.core.plugins.module_utils._language import (
@@ -1071,15 +1071,15 @@ def fake_library() -> dict:
 
 def install_library(monkeypatch: pytest.MonkeyPatch, loader: Callable[[], dict]) -> None:
     """Make the expander load its standard library from ``loader`` (until the test ends)."""
-    monkeypatch.setattr(language_expand, "_load_library", loader)
-    language_expand._reset_library_cache()
+    monkeypatch.setattr(language_library, "_load_library", loader)
+    language_library._reset_library_cache()
 
 
 class TestStandardLibrary:
     @pytest.fixture(autouse=True)
     def _restore(self) -> Any:
         yield
-        language_expand._reset_library_cache()
+        language_library._reset_library_cache()
 
     def test_library_module_chain(self, monkeypatch: pytest.MonkeyPatch) -> None:
         install_library(monkeypatch, fake_library)
@@ -1206,7 +1206,7 @@ class TestStandardLibrary:
         )
 
     def test_the_real_library(self) -> None:
-        language_expand._reset_library_cache()
+        language_library._reset_library_cache()
         plan = plan_of(
             "modules:\n  - {id: api, module: polytope/python, args: {code: {type: host, path: ./api}, cmd: ./bin/run}}\n"
             "templates:\n  - {id: tpl, run: [api]}\n"
@@ -1500,7 +1500,7 @@ class TestTeardown:
             assert identities(plan) == [("api", "api", "container", "tpl")]
             assert step(plan, "api")["missing"] == ["pt.secret c", "pt.value code"]
         finally:
-            language_expand._reset_library_cache()
+            language_library._reset_library_cache()
 
 
 # ------------------------------------------------------------------------------------------------
