@@ -99,7 +99,7 @@ def main() -> int:
     print(f"  {'first expansion in the process (' + names[0] + ')':<44} {first:7.3f}  {outcome}")
     for name in names:
         times = []
-        for _ in range(arguments.reps):
+        for _rep in range(arguments.reps):
             seconds, outcome = timed(lambda name=name: expand(text, str(largest), name, values=values, secrets=secrets))
             times.append(seconds)
         print(line(f"template {name}", times, outcome))
@@ -109,7 +109,7 @@ def main() -> int:
         cb_values, cb_secrets = inputs_of(every)
         root_text = carbonbridge.read_text(encoding="utf-8")
         times = []
-        for _ in range(arguments.reps):
+        for _rep in range(arguments.reps):
             seconds, outcome = timed(
                 lambda: expand(root_text, str(carbonbridge), "stack", values=cb_values, secrets=cb_secrets)
             )

@@ -13,7 +13,8 @@ Not caught by the code's own ``try``: limits, refusals, ``pt/fail`` and errors f
 ``(catch Exception e ...)`` catches throws and failing calls.  Limits: wall time checked every few
 hundred steps; interpreted call depth (``Limits.depth``, at most MAX_CALL_DEPTH, past which a call
 made through a Python builtin could overflow the C stack); items in any built collection, characters
-in any built string (``memory_bytes // 8``, at most ``result_items * 100``); nesting of the source.  Not bounded: a single ``re`` match that backtracks badly, and the
+in any built string (``memory_bytes // 8``, at most ``result_items * 100``); nesting of the source.
+Not bounded: a single ``re`` match that backtracks badly, and the
 hashing of a value that shares itself exponentially (``(loop [v [] n 0] (recur [v v] ...))``).
 
 The result: nil is None, keywords and symbols their name (``:always`` is "always"), chars str, maps
@@ -21,6 +22,10 @@ dicts with str keys, vectors, lists and seqs lists, sets lists (sorted when they
 """
 
 from __future__ import annotations
+
+# Exact type checks on purpose: bool is an int subclass and a Keyword must not pass for a str, so
+# Clojure's types are told apart with type(x) is T, not isinstance.
+# pylint: disable=unidiomatic-typecheck
 
 import sys
 from typing import Any, Iterator, Mapping, Optional

@@ -11,6 +11,10 @@ that reads one fails at the cap, so ``(take 3 (range))`` works and ``(vec (range
 
 from __future__ import annotations
 
+# Exact type checks on purpose: bool is an int subclass and a Keyword must not pass for a str, so
+# Clojure's types are told apart with type(x) is T, not isinstance.
+# pylint: disable=unidiomatic-typecheck
+
 import functools
 import itertools
 import math
@@ -251,7 +255,7 @@ def sort_by(keyfn: Any, *args: Any) -> List:
     fn = as_fn(keyfn)
     keyed = [(fn(x), x) for x in items(coll)]
     keyed.sort(key=functools.cmp_to_key(lambda a, b: cmp(a[0], b[0])))
-    return List(x for _, x in keyed)
+    return List(x for _key, x in keyed)
 
 
 def group_by(f: Any, coll: Any) -> Map:

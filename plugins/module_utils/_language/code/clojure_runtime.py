@@ -9,6 +9,10 @@ from running away.  ``=`` is Clojure's: ``(= 1 1.0)`` is false, ``(= [1] '(1))``
 
 from __future__ import annotations
 
+# Exact type checks on purpose: bool is an int subclass and a Keyword must not pass for a str, so
+# Clojure's types are told apart with type(x) is T, not isinstance.
+# pylint: disable=unidiomatic-typecheck
+
 import itertools
 import math
 import time

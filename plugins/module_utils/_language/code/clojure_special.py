@@ -10,6 +10,10 @@ refuses one.
 
 from __future__ import annotations
 
+# Exact type checks on purpose: bool is an int subclass and a Keyword must not pass for a str, so
+# Clojure's types are told apart with type(x) is T, not isinstance.
+# pylint: disable=unidiomatic-typecheck
+
 from typing import TYPE_CHECKING, Any, Callable
 
 from ansible_collections.polytope.core.plugins.module_utils._language.code import CodeError
@@ -231,7 +235,7 @@ def _for(it: "Interp", form: List, env: dict) -> Any:
 
 def _doseq(it: "Interp", form: List, env: dict) -> Any:
     _need(form, 1)
-    for _ in it.iterate_for(form[1], env, List((Symbol("do"), *form[2:])), "doseq"):
+    for _item in it.iterate_for(form[1], env, List((Symbol("do"), *form[2:])), "doseq"):
         pass
     return None
 

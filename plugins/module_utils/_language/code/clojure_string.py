@@ -8,8 +8,12 @@ Regexes are Python ``re`` patterns translated from Java syntax (see reader.java_
 
 from __future__ import annotations
 
+# Exact type checks on purpose: bool is an int subclass and a Keyword must not pass for a str, so
+# Clojure's types are told apart with type(x) is T, not isinstance.
+# pylint: disable=unidiomatic-typecheck
+
 import re
-from typing import Any, Callable
+from typing import Any
 
 from ansible_collections.polytope.core.plugins.module_utils._language.code.clojure_runtime import (
     _MISSING,
@@ -190,10 +194,12 @@ def _replace(s: Any, match: Any, rep: Any, count: int, fname: str) -> str:
         check_length(len(s) + s.count(match) * (len(_text(rep, fname)) - len(match)) if match else len(s))
         return s.replace(match, rep, count or -1)
     regex = _regex(match, fname)
-    if type(rep) is str:
-        replacement: Callable[["re.Match[str]"], str] = lambda m: _java_replacement(rep, m)  # noqa: E731
-    else:
-        replacement = lambda m: str_(rep(_match_value(m)))  # noqa: E731
+
+    def replacement(found: "re.Match[str]") -> str:
+        if type(rep) is str:
+            return _java_replacement(rep, found)
+        return str_(rep(_match_value(found)))
+
     out = regex.sub(replacement, s, count=count)
     check_length(len(out))
     return out
@@ -299,7 +305,7 @@ TEXT: dict[str, Any] = {
     "symbol": lambda a, b=None: Symbol(name(a) if b is None else f"{a}/{b}"),
     "parse-long": parse_long,
     "parse-double": parse_double,
-    "parse-boolean": lambda s: {"true": True, "false": False}.get(s),
+    "parse-boolean": {"true": True, "false": False}.get,
     "ex-info": ex_info,
     "ex-message": lambda e: e.message if type(e) is ExInfo else None,
     "ex-data": lambda e: e.data if type(e) is ExInfo else None,

@@ -16,7 +16,12 @@ value can be a map key or a set member.
 
 from __future__ import annotations
 
+# Exact type checks on purpose: bool is an int subclass and a Keyword must not pass for a str, so
+# Clojure's types are told apart with type(x) is T, not isinstance.
+# pylint: disable=unidiomatic-typecheck
+
 import contextvars
+import math
 import re
 from typing import Any, Iterable, Iterator, Optional
 
@@ -355,7 +360,7 @@ class _Reader:
                 digits = self.src[self.pos : self.pos + 4]
                 if not re.fullmatch(r"[0-9a-fA-F]{4}", digits):
                     raise self.error("\\u needs four hex digits", *at)
-                for _ in range(4):
+                for _digit in range(4):
                     self.next()
                 out.append(chr(int(digits, 16)))
             elif esc in "01234567":
@@ -498,7 +503,7 @@ def pr_string(s: str) -> str:
 
 def pr_number(x: Any) -> str:
     if isinstance(x, float):
-        if x != x:
+        if math.isnan(x):
             return "##NaN"
         if x in (float("inf"), float("-inf")):
             return "##Inf" if x > 0 else "##-Inf"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) polytope.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Store COUNT versions of DATASET into STORE through the collection's own store code, one every few ms,

@@ -167,7 +167,8 @@ class TestIncludes:
     def test_keys_that_describe_nothing_that_runs_are_ignored(self, tmp_path: Path) -> None:
         root = write(
             tmp_path / "polytope.yml",
-            "instructions: be nice\nmcp: {only: [tpl]}\ntriggers: [{on: push}]\ntools:\n  tpl:\n    run: [{tool: polytope/container, args: {image: busybox, id: t1}}]\n",
+            "instructions: be nice\nmcp: {only: [tpl]}\ntriggers: [{on: push}]\n"
+            "tools:\n  tpl:\n    run: [{tool: polytope/container, args: {image: busybox, id: t1}}]\n",
         )
         project = load_project(root.read_text(encoding="utf-8"), str(root))
         assert project.ignored == ["instructions", "mcp", "triggers"]

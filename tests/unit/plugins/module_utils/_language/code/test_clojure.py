@@ -450,7 +450,7 @@ def test_one_line_is_fast() -> None:
     source = '(concat (:mounts params) (when-let [code (:code params)] [{:path "/app", :source code}]))'
     ev(source, PARAMS)
     start = time.perf_counter()
-    for _ in range(20):
+    for _attempt in range(20):
         ev(source, {**PARAMS, "code": {"type": "host", "path": "."}})
     assert (time.perf_counter() - start) / 20 < 0.01
 

@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+# The reader's values are told apart by exact type (a Keyword is not a str).
+# pylint: disable=unidiomatic-typecheck
+
 import re
 from typing import Any
 
