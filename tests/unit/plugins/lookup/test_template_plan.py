@@ -112,4 +112,4 @@ def test_teardown_option_needs_no_secrets(lookup, polytope_file: Path) -> None:
 def test_teardown_option_still_fails_on_structural_errors(lookup, polytope_file: Path) -> None:
     with pytest.raises(AnsibleLookupError) as caught:
         lookup.run([str(polytope_file)], {}, template="nope", teardown=True)
-    assert "unknown template 'nope'" in str(caught.value)
+    assert "unknown template or tool 'nope'" in str(caught.value)

@@ -1566,3 +1566,12 @@ def test_runaway_and_escaping_code_is_a_clear_problem(cmd: str, language: str, n
     problem = one_problem(container_file(f"image: busybox\ncmd: {cmd}\n"))
     assert problem.startswith(f"template 'tpl', step 'app', module 'app', argument 'cmd': {language}"), problem
     assert named in problem, problem
+
+
+def test_both_spellings_of_a_nested_card_key_are_a_problem() -> None:
+    problem = one_problem(
+        container_file("image: busybox\nrestart: {policy: on-failure, max-restarts: 5, max_restarts: 1}\n")
+    )
+    assert problem.endswith(
+        "argument 'restart.max_restarts' of module 'polytope/container': key 'max-restarts' given twice (with - and _)"
+    )
