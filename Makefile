@@ -46,7 +46,7 @@ MOLECULE_ARGS    ?=
         sanity-313 units-313 molecule bench format clean distclean
 
 help:
-	@sed -n '1,29p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '/^$$/q; s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 setup:
 	@scripts/setup.sh
