@@ -16,6 +16,7 @@
 #   molecule          molecule test for every scenario, when there is one
 #   bench             bench/expansion.py, then bench/run.py (bench-expansion: only the first)
 #   format            ruff --fix and black on the Python code
+#   fuzz              property-based tests (hypothesis), long profile, cases and failures per test
 #   clean             build/ and test output (keeps the venvs; `make distclean` drops them)
 #
 # ansible-test runs through scripts/ansible-test.sh, which copies the working tree to
@@ -43,7 +44,7 @@ INTEGRATION_ARGS ?=
 MOLECULE_ARGS    ?=
 
 .PHONY: help setup engine images registry demo test lint sanity units integration bench-expansion \
-        sanity-313 units-313 molecule bench format clean distclean
+        sanity-313 units-313 molecule bench format clean distclean fuzz
 
 help:
 	@sed -n '/^$$/q; s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -113,6 +114,14 @@ bench: setup engine images bench-expansion
 # polytope.yml expansion times (no engine): the largest corpus file, carbonbridge, runaway code
 bench-expansion: setup
 	@$(BIN)/python bench/expansion.py
+
+# property-based (hypothesis) tests, long profile; the short profile runs with `units`
+FUZZ_FILES := tests/unit/plugins/module_utils/test__spec_fuzz.py tests/unit/plugins/module_utils/_language/test_expand_fuzz.py \
+              tests/unit/plugins/module_utils/_language/code/test_code_fuzz.py
+fuzz:
+	@mkdir -p build; rc=0; POLYTOPE_FUZZ=long PYTHONPATH=build $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    --hypothesis-show-statistics -rA $(FUZZ_FILES) > build/fuzz.log 2>&1 || rc=$$?; \
+	tail -n 3 build/fuzz.log; $(BIN)/python scripts/fuzz-summary.py build/fuzz.log; exit $$rc
 
 format: setup
 	ruff check --fix .
