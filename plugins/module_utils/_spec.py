@@ -352,7 +352,7 @@ def _parse_restart(problems: Problems, value: Any) -> RestartPolicy:
         maximum = None
     if policy is None:
         return RestartPolicy("on-failure", maximum) if maximum is not None else RestartPolicy("no")
-    if policy not in RESTART_POLICIES:
+    if not isinstance(policy, str) or policy not in RESTART_POLICIES:
         problems.add("restart.policy", f"{policy!r} is not one of never, always, on-failure")
         return RestartPolicy("no")
     if maximum is not None and policy != "on-failure":
@@ -631,7 +631,7 @@ def _parse_mount_source(problems: Problems, option: str, source: Any) -> Optiona
         problems.add(option, "expected a mapping with type (host, volume, string, dataset or repo)")
         return None
     kind = source.get("type")
-    if kind not in MOUNT_SOURCE_FIELDS:
+    if not isinstance(kind, str) or kind not in MOUNT_SOURCE_FIELDS:
         problems.add(f"{option}.type", f"{kind!r} is not one of {', '.join(MOUNT_SOURCE_FIELDS)}")
         return None
     unknown = set(source) - MOUNT_SOURCE_FIELDS[kind]

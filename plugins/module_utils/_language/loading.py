@@ -140,8 +140,10 @@ def load_yaml12(text: str, file_name: str) -> Any:
         import yaml
     except ImportError:
         raise TemplateError(file_name, "reading the file", ["PyYAML is required to read polytope.yml files"]) from None
-    loader = _yaml12_loader()(text)
+    loader = None
     try:
+        # The reader checks the characters as the loader is made: a control character is a YAMLError too.
+        loader = _yaml12_loader()(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -170,7 +172,8 @@ def load_yaml12(text: str, file_name: str) -> Any:
         what = " ".join(part for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
         raise TemplateError(file_name, "reading the file", [f"invalid YAML at {where}: {what or exc}"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _load_document(text: str, file_name: str, subject: str) -> dict:

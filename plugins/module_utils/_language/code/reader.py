@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import math
 import re
+import sys
 from typing import Any, Iterable, Iterator, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._language.code import CodeError
@@ -262,47 +263,52 @@ class _Reader:
 
     def read(self) -> Any:
         """One form; the caller has skipped whitespace and is not at the end."""
-        line, col = self.line, self.col
-        ch = self.peek()
-        if ch in "([{":
-            self.depth += 1
-            if self.depth > MAX_NESTING:
-                raise self.error(f"forms nested deeper than {MAX_NESTING} levels")
-            self.next()
-            items = self.read_seq({"(": ")", "[": "]", "{": "}"}[ch], line, col)
+        # Every form counts, so quotes, #_ and #{} nest within the bound as lists do; no helper frame,
+        # so the bound stays below Python's recursion limit.
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"forms nested deeper than {MAX_NESTING} levels")
+        try:
+            line, col = self.line, self.col
+            ch = self.peek()
+            if ch in "([{":
+                self.next()
+                items = self.read_seq({"(": ")", "[": "]", "{": "}"}[ch], line, col)
+                if ch == "(":
+                    return List(items)
+                if ch == "[":
+                    return Vector(items)
+                return self.make_map(items, line, col)
+            if ch in ")]}":
+                raise self.error(f"unmatched '{ch}'")
+            if ch == '"':
+                self.next()
+                return self.read_string(line, col)
+            if ch == "\\":
+                self.next()
+                return self.read_char(line, col)
+            if ch == ":":
+                self.next()
+                name = self.token()
+                if not name or name.startswith(":"):
+                    what = "auto-resolved keywords (::k)" if name.startswith(":") else "an empty keyword"
+                    raise self.error(f"{what} cannot be read", line, col)
+                return Keyword(name)
+            if ch == "'":
+                self.next()
+                return List((Symbol("quote", line, col), self.read_next(line, col, "'")))
+            if ch == "#":
+                self.next()
+                return self.read_dispatch(line, col)
+            if ch in "`~@^":
+                raise self.error(
+                    {"`": "syntax quote", "~": "unquote", "@": "deref (@)", "^": "metadata (^)"}[ch]
+                    + " is not supported in code strings"
+                )
+            return self.read_atom(line, col)
+
+        finally:
             self.depth -= 1
-            if ch == "(":
-                return List(items)
-            if ch == "[":
-                return Vector(items)
-            return self.make_map(items, line, col)
-        if ch in ")]}":
-            raise self.error(f"unmatched '{ch}'")
-        if ch == '"':
-            self.next()
-            return self.read_string(line, col)
-        if ch == "\\":
-            self.next()
-            return self.read_char(line, col)
-        if ch == ":":
-            self.next()
-            name = self.token()
-            if not name or name.startswith(":"):
-                what = "auto-resolved keywords (::k)" if name.startswith(":") else "an empty keyword"
-                raise self.error(f"{what} cannot be read", line, col)
-            return Keyword(name)
-        if ch == "'":
-            self.next()
-            return List((Symbol("quote", line, col), self.read_next(line, col, "'")))
-        if ch == "#":
-            self.next()
-            return self.read_dispatch(line, col)
-        if ch in "`~@^":
-            raise self.error(
-                {"`": "syntax quote", "~": "unquote", "@": "deref (@)", "^": "metadata (^)"}[ch]
-                + " is not supported in code strings"
-            )
-        return self.read_atom(line, col)
 
     def read_next(self, line: int, col: int, after: str) -> Any:
         while True:
@@ -390,10 +396,8 @@ class _Reader:
     def read_dispatch(self, line: int, col: int) -> Any:
         ch = self.peek()
         if ch == "{":
-            self.depth += 1
             self.next()
             items = self.read_seq("}", line, col)
-            self.depth -= 1
             result = Set(items)
             if len(result) != len(items):
                 raise self.error("duplicate item in a set literal", line, col)
@@ -414,10 +418,8 @@ class _Reader:
             if self.anon:
                 raise self.error("#() cannot be nested inside another #()", line, col)
             self.anon.append([0, False])
-            self.depth += 1
             self.next()
             body = self.read_seq(")", line, col)
-            self.depth -= 1
             highest, rest = self.anon.pop()
             params: list[Any] = [Symbol(f"%{i}", line, col) for i in range(1, highest + 1)]
             if rest:
@@ -484,7 +486,13 @@ _DISCARDED = object()
 
 def read_all(source: str) -> list[Any]:
     """Every top-level form of ``source``; a syntax error is a CodeError with its line:column."""
-    return _Reader(source).read_all()
+    # A nested form costs the reader up to three Python frames: room for MAX_NESTING of them.
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 4 * MAX_NESTING + 500))
+    try:
+        return _Reader(source).read_all()
+    finally:
+        sys.setrecursionlimit(old_limit)
 
 
 def read_one(source: str) -> Any:

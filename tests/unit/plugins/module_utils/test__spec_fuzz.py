@@ -225,65 +225,27 @@ def check_parse(params: dict) -> None:
     assert time.monotonic() - start < SECONDS
 
 
-# The minimal inputs of the bugs this suite found: parse_spec raises TypeError (a traceback, no
-# option named) on an unhashable value where it looks a string up in a dict.
-KNOWN_BUGS = [
+# Inputs the fuzzer once found raising TypeError (an unhashable value looked up in a dict): now named errors.
+FOUND = [
+    pytest.param({"image": "nginx:1.25", "restart": {"policy": []}}, id="restart.policy-list"),
     pytest.param(
-        {"image": "nginx:1.25", "restart": {"policy": []}},
-        id="restart.policy-list",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=TypeError,
-            reason="_parse_restart: `policy not in RESTART_POLICIES` on an unhashable policy",
-        ),
-    ),
-    pytest.param(
-        {"image": "nginx:1.25", "mounts": [{"path": "/a", "source": {"type": []}}]},
-        id="mounts.source.type-list",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=TypeError,
-            reason="_parse_mount_source: `kind not in MOUNT_SOURCE_FIELDS` on an unhashable type",
-        ),
+        {"image": "nginx:1.25", "mounts": [{"path": "/a", "source": {"type": []}}]}, id="mounts.source.type-list"
     ),
 ]
 
 
-@pytest.mark.parametrize("params", KNOWN_BUGS)
-def test_known_bugs(params: dict) -> None:
+@pytest.mark.parametrize("params", FOUND)
+def test_inputs_the_fuzzer_found(params: dict) -> None:
     check_parse(params)
-
-
-def _hits_known_bug(params: Any) -> bool:
-    """True where the input reaches one of KNOWN_BUGS (unhashable restart.policy or mount source type)."""
-    restart = params.get("restart")
-    if isinstance(restart, dict) and isinstance(restart.get("policy"), (list, dict)):
-        return True
-
-    def bad_source(source: Any) -> bool:
-        if not isinstance(source, dict):
-            return False
-        if isinstance(source.get("type"), (list, dict)):
-            return True
-        return source.get("type") == "volume" and bad_source(source.get("source"))
-
-    mounts = params.get("mounts")
-    if isinstance(mounts, list):
-        for item in mounts:
-            if isinstance(item, dict) and isinstance(item.get("path"), str) and bad_source(item.get("source")):
-                return True
-    return False
 
 
 @given(params_strategy)
 def test_parse_spec_never_raises_anything_else(params: dict) -> None:
-    hypothesis.assume(not _hits_known_bug(params))
     check_parse(params)
 
 
 @given(st.dictionaries(st.sampled_from(OPTIONS), anything, max_size=8))
 def test_parse_spec_random_values(params: dict) -> None:
-    hypothesis.assume(not _hits_known_bug(params))
     check_parse(params)
 
 

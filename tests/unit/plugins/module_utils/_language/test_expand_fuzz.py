@@ -194,26 +194,14 @@ def mutate(text: str, steps: list[tuple[str, int, int, str]]) -> str:
 # \ufffe) escapes load_yaml12 (and expand, describe_file) as yaml.reader.ReaderError, a traceback
 # instead of a TemplateError naming the file: the loader is built, which checks the text, before the
 # `try` that turns YAMLError into TemplateError (loading.py, load_yaml12).
-NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def avoid_known_bug(text: str) -> None:
-    hypothesis.assume(not NON_PRINTABLE.search(text))
-
-
+# Inputs the fuzzer once found raising yaml.reader.ReaderError instead of a TemplateError.
 @pytest.mark.parametrize("text", ["\x1f", "a: \x00\n", "\ufffe"])
-@pytest.mark.xfail(
-    strict=True, reason="load_yaml12: yaml.reader.ReaderError on a non-printable character, not a TemplateError"
-)
-def test_known_bug_non_printable_character(text: str) -> None:
-    check_load(text, known_bugs=True)
+def test_a_non_printable_character_is_a_template_error(text: str) -> None:
+    check_load(text)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="expand: yaml.reader.ReaderError on a non-printable character, not a TemplateError"
-)
-def test_known_bug_non_printable_character_in_expand() -> None:
-    check_expand("templates: []\n# \x1f\n", "f.yml", "t", known_bugs=True)
+def test_a_non_printable_character_in_expand_is_a_template_error() -> None:
+    check_expand("templates: []\n# \x1f\n", "f.yml", "t")
 
 
 def assert_no_secret(shown: str, secrets: dict) -> None:
@@ -221,10 +209,8 @@ def assert_no_secret(shown: str, secrets: dict) -> None:
         assert secret not in shown, "a secret in the output"
 
 
-def check_expand(text: str, file_name: str, template: Any, known_bugs: bool = False, **kwargs: Any) -> Optional[dict]:
+def check_expand(text: str, file_name: str, template: Any, **kwargs: Any) -> Optional[dict]:
     """The properties of one ``expand`` call: a plan, or a TemplateError naming the file; no secret shown."""
-    if not known_bugs:
-        avoid_known_bug(text)
     secrets = kwargs.get("secrets") or {}
     start = time.monotonic()
     try:
@@ -252,9 +238,7 @@ def check_expand(text: str, file_name: str, template: Any, known_bugs: bool = Fa
 yaml_text = st.lists(st.sampled_from(list("ab01 :-[]{},'\"&*!#|>?%@`\n\t.~\\") + TOKENS), max_size=40).map("".join)
 
 
-def check_load(text: str, known_bugs: bool = False) -> None:
-    if not known_bugs:
-        avoid_known_bug(text)
+def check_load(text: str) -> None:
     start = time.monotonic()
     try:
         load_yaml12(text, "fuzz.yml")
@@ -399,7 +383,6 @@ def test_expand_mutated_carbonbridge(carbonbridge_copy: Path, data: st.DataObjec
     target = data.draw(st.sampled_from(files), label="mutated file")
     original = target.read_text(encoding="utf-8")
     mutated = mutate(original, steps)
-    avoid_known_bug(mutated)
     root = carbonbridge_copy / "polytope.yml"
     inputs_text = "".join(path.read_text(encoding="utf-8") for path in files) + mutated
     values, secrets = corpus_inputs(inputs_text)

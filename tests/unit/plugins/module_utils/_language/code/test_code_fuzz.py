@@ -200,13 +200,9 @@ def test_clojure_deep_nesting(depth: int, opener: str) -> None:
     check_evaluate(CLOJURE, opener * depth)
 
 
-# Bugs this suite found: the reader's nesting bound (MAX_NESTING, reader.py) does not count quote,
-# #_ discard and #{} set forms, so deep nesting of those is a RecursionError (a traceback), not a CodeError.
+# Inputs the fuzzer once found raising RecursionError: quote, #_ and #{} now count towards the nesting bound.
 @pytest.mark.parametrize("source", ["#{" * 1000, "'(" * 1000, "'" * 2000 + "1", "#_" * 2000 + "1"])
-@pytest.mark.xfail(
-    strict=True, raises=RecursionError, reason="clojure reader: RecursionError on deep ', #_ or #{ nesting"
-)
-def test_known_bug_clojure_deep_reader_macros(source: str) -> None:
+def test_deep_reader_macros_are_a_code_error(source: str) -> None:
     check_evaluate(CLOJURE, source)
 
 
