@@ -325,7 +325,8 @@ class _Reader:
             self.skip_space()
             ch = self.peek()
             if not ch:
-                raise self.error(f"'{ {')': '(', ']': '[', '}': '{'}[close]}' is never closed", line, col)
+                opening = {")": "(", "]": "[", "}": "{"}[close]
+                raise self.error(f"'{opening}' is never closed", line, col)
             if ch == close:
                 self.next()
                 return items
