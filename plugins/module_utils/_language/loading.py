@@ -210,6 +210,7 @@ SECTIONS = ("modules", "templates")
 # Keys that describe nothing that runs (agent instructions, MCP exposure, triggers): accepted, ignored.
 IGNORED_KEYS = ("instructions", "mcp", "triggers")
 MAX_INCLUDED_FILES = 200
+MAX_INCLUDED_BYTES = 4 * 1024 * 1024
 _GH_RE = re.compile(r"^gh:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -332,12 +333,12 @@ def _read_into(
             return
         try:
             with open(target, encoding="utf-8") as handle:
-                included = handle.read(4 * 1024 * 1024 + 1)
+                included = handle.read(MAX_INCLUDED_BYTES + 1)
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{_shown(file_name, chain)}: include {_entry_text(entry)}: cannot read {target}: {exc}")
             continue
-        if len(included) > 4 * 1024 * 1024:
-            problems.append(f"{target}: larger than 4 MiB; refused")
+        if len(included) > MAX_INCLUDED_BYTES:
+            problems.append(f"{target}: larger than {MAX_INCLUDED_BYTES // (1024 * 1024)} MiB; refused")
             continue
         try:
             _read_into(project, included, target, here, root_dir, target_repo, repos, problems, subject)

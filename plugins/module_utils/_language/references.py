@@ -7,7 +7,6 @@ A mixin of the expander: it reports through ``self.problem`` and records secrets
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -21,6 +20,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.types impo
     _at,
 )
 from ansible_collections.polytope.core.plugins.module_utils._language.values import (
+    _MISSING_RE,
     BROKEN,
     _Missing,
     _canonical,
@@ -43,8 +43,6 @@ _OTHER_BARE_RE = re.compile(rf"^\s*pt\.([a-z]+)\s+({_NAME})\s*$")
 # Interpolation inside a string; shell's ``${VAR}`` and JSON-pointer ``${/id}`` never match.
 _INTERPOLATION_RE = re.compile(rf"\{{\s*pt\.(param|input|value|secret)\s+({_NAME})\s*\}}")
 
-_MISSING_TEXT_RE = re.compile(r"<not given: pt\.(?:value|secret) ")
-
 
 def _as_placeholders(value: Any) -> Any:
     """Code's result with each string built from a placeholder marked as one again, also inside a list
@@ -53,7 +51,7 @@ def _as_placeholders(value: Any) -> Any:
         return {key: _as_placeholders(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_as_placeholders(item) for item in value]
-    if isinstance(value, str) and _MISSING_TEXT_RE.search(value):
+    if isinstance(value, str) and _MISSING_RE.search(value):
         return _Missing(value)
     return value
 
@@ -204,8 +202,6 @@ class _References:
         if read_secret:
             # A value computed from a secret is as secret as the secret itself.
             self.referenced_secrets.update(_string_leaves(result))
-        if self.teardown and _MISSING_TEXT_RE.search(json.dumps(result, default=str)):
-            return _as_placeholders(result)
-        return result
+        return _as_placeholders(result) if self.teardown else result
 
     # ---- binding arguments to parameters

@@ -12,7 +12,7 @@ interop, nothing that outlives one evaluation, and every evaluation is bounded b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 CLOJURE = "Clojure"
@@ -63,7 +63,6 @@ class Bindings:
     secret: Callable[[str], Any]
     module_repo_ref: Optional[str] = None
     module_project_ref: Optional[str] = None
-    extra: dict = field(default_factory=dict)
 
 
 def split_code(text: Any) -> Optional[tuple[str, str]]:
