@@ -46,6 +46,9 @@ MOLECULE_ARGS    ?=
 .PHONY: help setup engine images registry demo test lint sanity units integration bench-expansion \
         sanity-313 units-313 molecule bench format clean distclean fuzz
 
+# the steps of `make test`, in order; a concern's own mk/*.mk file may append to it
+TEST_STEPS := lint sanity units integration sanity-313 units-313 molecule
+
 help:
 	@sed -n '/^$$/q; s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
@@ -73,7 +76,7 @@ demo: setup engine images
 # ------------------------------------------------------------------ checks --
 # make test: everything, continuing past a failing step, with a summary and timings
 test: setup engine images registry
-	@scripts/run-tests.sh lint sanity units integration sanity-313 units-313 molecule
+	@scripts/run-tests.sh $(TEST_STEPS)
 
 lint: setup
 	ansible-lint $$([ -t 1 ] || echo --nocolor)
@@ -133,3 +136,6 @@ clean:
 
 distclean: clean
 	rm -rf build $(VENV) $(VENV313)
+
+# targets of one concern each (docs site, swarm rig, chaos, types), kept out of this file
+include $(sort $(wildcard mk/*.mk))
