@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec
+from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Healthcheck
 
 MANAGED_BY = "polytope.core"
 LABEL_MANAGED = "polytope.managed-by"
@@ -103,6 +103,9 @@ def canonical_spec(spec: ContainerSpec, placement: Placement) -> dict[str, Any]:
     if spec.unconfined:
         # Only when set, for the same reason: confined replicas of older versions must keep their fingerprint.
         canonical["unconfined"] = True
+    if spec.healthcheck is not None:
+        # Only when set, for the same reason: a replica that relies on its image's check keeps its fingerprint.
+        canonical["healthcheck"] = healthcheck_body(spec.healthcheck)
     return canonical
 
 
@@ -166,6 +169,19 @@ def port_bindings(spec: ContainerSpec, replica: int, publish_address: str) -> di
     return bindings
 
 
+def healthcheck_body(healthcheck: Optional[Healthcheck]) -> Optional[dict[str, Any]]:
+    """Docker's API ``Healthcheck`` (durations in nanoseconds); None when the spec leaves it to the image."""
+    if healthcheck is None:
+        return None
+    return {
+        "Test": list(healthcheck.test),
+        "Interval": healthcheck.interval,
+        "Timeout": healthcheck.timeout,
+        "Retries": healthcheck.retries,
+        "StartPeriod": healthcheck.start_period,
+    }
+
+
 def create_body(
     spec: ContainerSpec,
     replica: int,
@@ -206,6 +222,9 @@ def create_body(
         body["Cmd"] = list(spec.cmd)
     if spec.entrypoint is not None:
         body["Entrypoint"] = list(spec.entrypoint)
+    health = healthcheck_body(spec.healthcheck)
+    if health is not None:
+        body["Healthcheck"] = health
     return body
 
 

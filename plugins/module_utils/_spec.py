@@ -150,6 +150,25 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class Healthcheck:
+    """Docker's health check; durations in nanoseconds, 0 meaning the engine's default (or the image's).
+
+    ``test`` is Docker's form: ``("CMD", ...)``, ``("CMD-SHELL", command)``, ``("NONE",)`` (disables the
+    image's check), or empty (keeps the image's test with these timings).
+    """
+
+    test: tuple[str, ...] = ()
+    interval: int = 0
+    timeout: int = 0
+    retries: int = 0
+    start_period: int = 0
+
+    @property
+    def disabled(self) -> bool:
+        return self.test == ("NONE",)
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     image: Optional[str]
     id: str
@@ -170,6 +189,7 @@ class ContainerSpec:
     update_image: bool = False
     instance_type: Optional[str] = None
     unconfined: bool = False
+    healthcheck: Optional[Healthcheck] = None
     secrets: tuple[str, ...] = field(default=(), compare=False)
 
     def replica_name(self, replica: int) -> str:
@@ -739,6 +759,107 @@ def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
     return tuple(datasets)
 
 
+HEALTHCHECK_FIELDS = ("test", "interval", "timeout", "retries", "start_period")
+HEALTHCHECK_TEST_KINDS = ("NONE", "CMD", "CMD-SHELL")
+_DURATION_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_DURATION_PART = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]*)?)(?P<unit>ns|us|\u00b5s|ms|s|m|h)")
+# The engine refuses a nonzero interval, timeout or start period below one millisecond.
+MIN_HEALTHCHECK_DURATION = 10**6
+
+
+def parse_duration(value: Any) -> int:
+    """Nanoseconds of a number of seconds or a Go duration such as "1m30s" or "500ms"."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a duration")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("expected a finite number of seconds >= 0")
+        return round(value * 10**9)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('expected seconds or a duration such as "30s", "1m30s" or "500ms"')
+    text = value.strip()
+    try:
+        return parse_duration(float(text))
+    except ValueError:
+        pass
+    total = Decimal(0)
+    position = 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        total += Decimal(match.group("number")) * _DURATION_UNITS[match.group("unit")]
+        position = match.end()
+    if position != len(text):
+        raise ValueError('expected seconds or a duration such as "30s", "1m30s" or "500ms"')
+    return int(total)
+
+
+def _healthcheck_test(problems: Problems, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        if not value.strip():
+            problems.add("healthcheck.test", "expected a command, not an empty string")
+            return ()
+        return ("CMD-SHELL", value)
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        problems.add("healthcheck.test", "expected a string (run by a shell) or a list of strings such as [CMD, ...]")
+        return ()
+    kind = value[0]
+    if kind not in HEALTHCHECK_TEST_KINDS:
+        problems.add(
+            "healthcheck.test", f"the list starts with {kind!r}; expected one of {', '.join(HEALTHCHECK_TEST_KINDS)}"
+        )
+        return ()
+    if kind == "NONE" and len(value) > 1:
+        problems.add("healthcheck.test", "[NONE] disables the image's check and takes nothing after it")
+        return ()
+    if kind != "NONE" and len(value) < 2:
+        problems.add("healthcheck.test", f"[{kind}] needs the command after it")
+        return ()
+    if kind == "CMD-SHELL" and len(value) > 2:
+        return ("CMD-SHELL", " ".join(value[1:]))
+    return tuple(value)
+
+
+def _parse_healthcheck(problems: Problems, value: Any) -> Optional[Healthcheck]:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.add("healthcheck", f"expected a mapping with any of {', '.join(HEALTHCHECK_FIELDS)}")
+        return None
+    given = {key: item for key, item in value.items() if item is not None}
+    unknown = sorted(str(key) for key in set(given) - set(HEALTHCHECK_FIELDS))
+    if unknown:
+        problems.add("healthcheck", f"unknown keys {unknown}; expected {', '.join(HEALTHCHECK_FIELDS)}")
+    if not given:
+        return None
+    test = _healthcheck_test(problems, given.get("test"))
+    durations: dict[str, int] = {}
+    for key in ("interval", "timeout", "start_period"):
+        if key not in given:
+            durations[key] = 0
+            continue
+        try:
+            durations[key] = parse_duration(given[key])
+        except ValueError as exc:
+            problems.add(f"healthcheck.{key}", f"{given[key]!r} is not a duration: {exc}")
+            durations[key] = 0
+            continue
+        if 0 < durations[key] < MIN_HEALTHCHECK_DURATION or durations[key] > MAX_INT64:
+            problems.add(f"healthcheck.{key}", f"expected 0 or from 1ms up, got {given[key]!r}")
+            durations[key] = 0
+    retries = given.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 2**31 - 1:
+        problems.add("healthcheck.retries", f"expected a whole number >= 0, got {retries!r}")
+        retries = 0
+    if test == ("NONE",) and (retries or any(durations.values())):
+        problems.add(
+            "healthcheck", "test [NONE] disables the check; interval, timeout, retries and start_period do not apply"
+        )
+    return Healthcheck(test, durations["interval"], durations["timeout"], retries, durations["start_period"])
+
+
 def _bool(problems: Problems, option: str, value: Any, default: bool) -> bool:
     if value is None:
         return default
@@ -833,6 +954,7 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
         update_image=_bool(problems, "update_image", params.get("update_image"), False),
         instance_type=instance_type,
         unconfined=_bool(problems, "unconfined", params.get("unconfined"), False),
+        healthcheck=_parse_healthcheck(problems, params.get("healthcheck")),
         secrets=tuple(variable.value for variable in env if variable.secret and variable.value),
     )
     problems.raise_if_any()

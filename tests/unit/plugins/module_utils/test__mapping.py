@@ -27,6 +27,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import (
     create_body,
     default_network,
     fingerprint,
+    healthcheck_body,
     is_owned,
     owner_filters,
 )
@@ -208,6 +209,8 @@ def test_fingerprint_ignores_in_place_options(change: dict) -> None:
         {"services": None},
         {"datasets": [{"path": "/out", "sink": "other"}]},
         {"unconfined": True},
+        {"healthcheck": {"test": ["NONE"]}},
+        {"healthcheck": {"test": "true", "interval": "2s"}},
     ],
 )
 def test_fingerprint_changes_with_spec(change: dict) -> None:
@@ -739,3 +742,38 @@ def test_compare_unconfined_accepts_the_older_colon_spelling_and_other_options()
     inspect = inspect_of(confined, p)
     inspect["HostConfig"]["SecurityOpt"] = ["label=disable", "no-new-privileges"]
     assert drift_of(inspect, confined, p).in_sync
+
+
+# --- health checks --------------------------------------------------------------------------------
+
+
+def test_healthcheck_body_in_nanoseconds() -> None:
+    checked = spec(
+        healthcheck={"test": ["CMD", "true"], "interval": "1m30s", "timeout": 2, "retries": 3, "start_period": "500ms"}
+    )
+    expected = {
+        "Test": ["CMD", "true"],
+        "Interval": 90 * 10**9,
+        "Timeout": 2 * 10**9,
+        "Retries": 3,
+        "StartPeriod": 5 * 10**8,
+    }
+    assert healthcheck_body(checked.healthcheck) == expected
+    assert create_body(checked, 1, placement(), "f")["Healthcheck"] == expected
+
+
+def test_no_healthcheck_leaves_the_image_s() -> None:
+    assert healthcheck_body(spec().healthcheck) is None
+    assert "Healthcheck" not in create_body(spec(), 1, placement(), "f")
+
+
+def test_healthcheck_none_disables() -> None:
+    body = healthcheck_body(spec(healthcheck={"test": ["NONE"]}).healthcheck)
+    assert body == {"Test": ["NONE"], "Interval": 0, "Timeout": 0, "Retries": 0, "StartPeriod": 0}
+
+
+def test_healthcheck_change_changes_the_fingerprint() -> None:
+    first = fingerprint(spec(healthcheck={"test": "true", "interval": "1s"}), placement())
+    assert first == fingerprint(spec(healthcheck={"test": "true", "interval": 1}), placement())
+    assert first != fingerprint(spec(healthcheck={"test": "true", "interval": 2}), placement())
+    assert first != fingerprint(spec(), placement())

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
+    Healthcheck,
+    parse_duration,
     ContainerSpec,
     DatasetSpec,
     EnvVar,
@@ -1202,3 +1204,66 @@ def test_mount_paths_at_or_above_the_root_are_errors() -> None:
         "mounts[2].path: '/data/..' is the container's root, which cannot be mounted over",
         "mounts[3].path: '//' is the container's root, which cannot be mounted over",
     ]
+
+
+# --- healthcheck ---------------------------------------------------------------------------------
+
+
+def test_healthcheck_absent_or_empty_is_none() -> None:
+    assert spec().healthcheck is None
+    assert spec(healthcheck={}).healthcheck is None
+    assert spec(healthcheck={"test": None, "interval": None}).healthcheck is None
+
+
+def test_healthcheck_string_runs_in_a_shell() -> None:
+    checked = spec(healthcheck={"test": "wget -q -O- localhost", "retries": 2})
+    assert checked.healthcheck == Healthcheck(("CMD-SHELL", "wget -q -O- localhost"), retries=2)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (5, 5 * 10**9),
+        (0.25, 25 * 10**7),
+        ("5", 5 * 10**9),
+        ("1m30s", 90 * 10**9),
+        ("1h", 3600 * 10**9),
+        ("250ms", 25 * 10**7),
+        ("1.5s", 15 * 10**8),
+        ("10us", 10**4),
+        ("0", 0),
+    ],
+)
+def test_parse_duration(value: Any, expected: int) -> None:
+    assert parse_duration(value) == expected
+
+
+def test_healthcheck_none_disables_and_keeps_nothing_else() -> None:
+    assert spec(healthcheck={"test": ["NONE"]}).healthcheck.disabled is True  # type: ignore[union-attr]
+    assert single_problem(healthcheck={"test": ["NONE"], "interval": 5}).startswith("healthcheck: ")
+
+
+def test_healthcheck_without_test_keeps_the_image_s() -> None:
+    checked = spec(healthcheck={"interval": "2s"}).healthcheck
+    assert checked == Healthcheck((), interval=2 * 10**9)
+
+
+@pytest.mark.parametrize(
+    "value, option",
+    [
+        ({"test": ["RUN", "x"]}, "healthcheck.test"),
+        ({"test": ["CMD"]}, "healthcheck.test"),
+        ({"test": ["NONE", "x"]}, "healthcheck.test"),
+        ({"test": ""}, "healthcheck.test"),
+        ({"test": [1, 2]}, "healthcheck.test"),
+        ({"test": "true", "interval": "5 parsecs"}, "healthcheck.interval"),
+        ({"test": "true", "timeout": "10us"}, "healthcheck.timeout"),
+        ({"test": "true", "start_period": -1}, "healthcheck.start_period"),
+        ({"test": "true", "retries": -1}, "healthcheck.retries"),
+        ({"test": "true", "retries": True}, "healthcheck.retries"),
+        ({"test": "true", "every": 1}, "healthcheck"),
+        ("true", "healthcheck"),
+    ],
+)
+def test_healthcheck_problems_name_the_field(value: Any, option: str) -> None:
+    assert single_problem(healthcheck=value).split(":", 1)[0] == option
