@@ -24,7 +24,7 @@ def expand(
     teardown: bool = False,
     repos: Optional[Mapping[str, str]] = None,
     strict: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """The execution plan of ``template`` in the polytope.yml ``text`` (named ``file_name``).
 
     A step runs as a job (``state: completed``) when another step waits for it, when it is a

@@ -51,24 +51,10 @@ _PASSED_TO_CONTAINER = ("create", "unconfined", "await")
 _TOOL_KEYS = ("info", "inputs", "params", "run", "await", "name", "description")
 
 
-class _Frame:
-    """Names where a problem is (template, step, module) while the expander is inside it."""
-
-    def __init__(self, frames: list[str], label: str) -> None:
-        self.frames = frames
-        self.label = label
-
-    def __enter__(self) -> None:
-        self.frames.append(self.label)
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.frames.pop()
-
-
 class _Expander(_References, _Templates, _Planning):
     def __init__(
         self,
-        document: dict,
+        document: dict[str, Any],
         file_name: str,
         values: Mapping[str, Any],
         secrets: Mapping[str, Any],
@@ -78,38 +64,26 @@ class _Expander(_References, _Templates, _Planning):
     ) -> None:
         self.file_name = file_name
         self.origins = dict(origins or {})
-        # An argument a library module does not declare: a warning (dropped), or with strict an error.
         self.strict = strict
-        self.warnings: list[str] = []
-        # Teardown: a value or secret that is not given becomes a placeholder, not a problem.
+        self.warnings = []
         self.teardown = teardown
         self.document = document
         self.values = dict(values)
         self.secrets = {key: _user_text(value) for key, value in secrets.items()}
-        self.problems: list[str] = []
-        self.frames: list[str] = []
-        self.referenced_secrets: set[str] = set()
+        self.problems = []
+        self.frames = []
+        self.referenced_secrets = set()
         self.step_uses_secret = False
         self.code_limits = Limits()
         self.modules = self._index("modules")
         self.templates = self._index("templates")
         self.tools = self._index_tools()
 
-    # ---- reporting
-
-    def problem(self, message: str) -> None:
-        text = ", ".join(self.frames + [message])
-        if text not in self.problems:
-            self.problems.append(text)
-
-    def frame(self, label: str) -> _Frame:
-        return _Frame(self.frames, label)
-
     # ---- reading the document
 
-    def _index(self, section: str) -> dict[str, dict]:
+    def _index(self, section: str) -> dict[str, dict[str, Any]]:
         entries = self.document.get(section)
-        index: dict[str, dict] = {}
+        index: dict[str, dict[str, Any]] = {}
         if entries is None:
             return index
         if not isinstance(entries, list):
@@ -125,10 +99,10 @@ class _Expander(_References, _Templates, _Planning):
             index[entry["id"]] = entry
         return index
 
-    def _index_tools(self) -> dict[str, dict]:
+    def _index_tools(self) -> dict[str, dict[str, Any]]:
         """``tools:`` as templates: a tool has ``inputs`` (a map) or ``params`` (a list) and ``run``."""
         tools = self.document.get("tools") or {}
-        index: dict[str, dict] = {}
+        index: dict[str, dict[str, Any]] = {}
         if not isinstance(tools, dict):
             self.problem(f"'tools:' must be a mapping of tool names, got {_value_kind(tools)}")
             return index
@@ -196,7 +170,9 @@ class _Expander(_References, _Templates, _Planning):
 
     # ---- values
 
-    def bind(self, params: tuple[_Param, ...], args: dict, owner: str, supplied_only: bool = False) -> dict:
+    def bind(
+        self, params: tuple[_Param, ...], args: dict[str, Any], owner: str, supplied_only: bool = False
+    ) -> dict[str, Any]:
         """Check a call's arguments against the callee's params: unknown names, types, defaults."""
         by_canonical = {_canonical(param.id): param for param in params}
         given: dict[str, Any] = {}
@@ -236,7 +212,7 @@ class _Expander(_References, _Templates, _Planning):
 
     # ---- modules
 
-    def call(self, ref: Any, args: dict, chain: list[str]) -> Optional[_Resolved]:
+    def call(self, ref: Any, args: dict[str, Any], chain: list[str]) -> Optional[_Resolved]:
         """Resolve ``ref`` called with ``args`` down to a primitive; None when it cannot be."""
         if not isinstance(ref, str) or not ref:
             self.problem(f"module reference must be a string, got {_show(ref)}")
@@ -261,7 +237,12 @@ class _Expander(_References, _Templates, _Planning):
         return self.call_library_module(ref, args, chain)
 
     def call_user_module(
-        self, ref: str, args: dict, chain: list[str], module: Optional[dict] = None, frame: Optional[str] = None
+        self,
+        ref: str,
+        args: dict[str, Any],
+        chain: list[str],
+        module: Optional[dict[str, Any]] = None,
+        frame: Optional[str] = None,
     ) -> Optional[_Resolved]:
         """A module definition (the file's own, or ``module``: the standard library's) called with ``args``."""
         module = self.modules[ref] if module is None else module
@@ -296,7 +277,7 @@ class _Expander(_References, _Templates, _Planning):
             evaluated = self.evaluate(module_args, _Scope(owner, bound, origin.repo if origin else None), "")
         return self.call(base, evaluated, chain)
 
-    def call_library_module(self, ref: str, args: dict, chain: list[str]) -> Optional[_Resolved]:
+    def call_library_module(self, ref: str, args: dict[str, Any], chain: list[str]) -> Optional[_Resolved]:
         """A standard library module: its polytope.yml definition, expanded like the file's own modules."""
         library = _library()
         used_by = f" (used by {chain[-2]!r})" if len(chain) > 1 else ""
@@ -327,7 +308,7 @@ class _Expander(_References, _Templates, _Planning):
             resolved.args.update({key: value for key, value in passed.items() if key != "await"})
         return resolved
 
-    def take_await(self, args: dict) -> Optional[bool]:
+    def take_await(self, args: dict[str, Any]) -> Optional[bool]:
         """``await`` decides job or service: true runs to completion, false keeps running."""
         key = _find_key(args, "await")
         if key is None:
@@ -339,7 +320,9 @@ class _Expander(_References, _Templates, _Planning):
             self.problem(f"argument 'await': expected a bool, got {_show(value)}")
         return None
 
-    def library_arguments(self, ref: str, params: tuple[_Param, ...], args: dict) -> tuple[dict, dict]:
+    def library_arguments(
+        self, ref: str, params: tuple[_Param, ...], args: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """(what the library module declares, the container args it passes through to the container).
 
         ``create``, ``unconfined`` and ``await`` of the newer polytope/container reach the container of
@@ -366,7 +349,7 @@ class _Expander(_References, _Templates, _Planning):
                     self.warnings.append(warning)
         return kept, passed
 
-    def build_image_args(self, bound: dict) -> dict:
+    def build_image_args(self, bound: dict[str, Any]) -> dict[str, Any]:
         """polytope/build-image: one build context (a host or own-repo path at /) and its tags."""
         args: dict[str, Any] = {
             key: bound[key] for key in ("tags", "dockerfile", "labels", "target") if bound.get(key) is not None

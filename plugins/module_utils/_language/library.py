@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 # --------------------------------------------------------------------------------------------
 # Standard library hook
 
 
-def _load_library() -> dict:
+def _load_library() -> dict[str, Any]:
     """The standard library document (plugins/module_utils/_stdlib/*.yml); tests put a stand-in here."""
     from ansible_collections.polytope.core.plugins.module_utils._stdlib import load_library
 
@@ -25,7 +25,7 @@ class _Library:
     """
 
     def __init__(self) -> None:
-        self.modules: dict[str, dict] = {}
+        self.modules: dict[str, dict[str, Any]] = {}
         self.unavailable: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self.load_problem: Optional[str] = None
@@ -46,7 +46,7 @@ class _Library:
     def unavailable_reason(self, ref: str) -> Optional[str]:
         return self.unavailable.get(self.canonical(ref))
 
-    def lookup(self, ref: str) -> Optional[dict]:
+    def lookup(self, ref: str) -> Optional[dict[str, Any]]:
         """The library's definition of ``ref`` (a polytope.yml module mapping), or None."""
         return self.modules.get(self.canonical(ref))
 

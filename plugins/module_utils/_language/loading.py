@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Hashable, Mapping, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._language.errors import TemplateError
 from ansible_collections.polytope.core.plugins.module_utils._language.values import _value_kind
@@ -29,7 +29,21 @@ def _yaml12_loader() -> Any:
     import yaml
 
     class Yaml12SafeLoader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+            # YAML 1.2 says mapping keys are unique; PyYAML would silently keep the last one.
+            seen: dict[Any, int] = {}
+            for key_node, _value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = (key_node.tag, key_node.value)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None,
+                            None,
+                            f"duplicate key {key_node.value!r} (first at line {seen[key] + 1})",
+                            key_node.start_mark,
+                        )
+                    seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
 
     replaced = {
         "tag:yaml.org,2002:bool",
@@ -73,23 +87,6 @@ def _yaml12_loader() -> Any:
 
     Yaml12SafeLoader.add_constructor("tag:yaml.org,2002:int", construct_yaml12_int)
 
-    def construct_unique_mapping(loader: Any, node: Any, deep: bool = False) -> Any:
-        # YAML 1.2 says mapping keys are unique; PyYAML would silently keep the last one.
-        seen: dict[Any, int] = {}
-        for key_node, _value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = (key_node.tag, key_node.value)
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None,
-                        None,
-                        f"duplicate key {key_node.value!r} (first at line {seen[key] + 1})",
-                        key_node.start_mark,
-                    )
-                seen[key] = key_node.start_mark.line
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-    Yaml12SafeLoader.construct_mapping = construct_unique_mapping  # type: ignore[method-assign]
     _YAML12_LOADER = Yaml12SafeLoader
     return Yaml12SafeLoader
 
@@ -176,7 +173,7 @@ def load_yaml12(text: str, file_name: str) -> Any:
             loader.dispose()
 
 
-def _load_document(text: str, file_name: str, subject: str) -> dict:
+def _load_document(text: str, file_name: str, subject: str) -> dict[str, Any]:
     document = load_yaml12(text, file_name)
     if document is None:
         return {}  # an empty file: every template is unknown
@@ -185,7 +182,7 @@ def _load_document(text: str, file_name: str, subject: str) -> dict:
     return document
 
 
-def describe_file(text: str, file_name: str) -> dict:
+def describe_file(text: str, file_name: str) -> dict[str, Any]:
     """What a polytope.yml offers: its template ids, module ids and (unsupported) tool names."""
     document = _load_document(text, file_name, "reading the file")
 
@@ -232,7 +229,7 @@ class Origin:
 class Project:
     """A root polytope.yml and everything it includes, in one namespace."""
 
-    document: dict
+    document: dict[str, Any]
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)

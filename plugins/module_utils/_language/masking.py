@@ -36,7 +36,7 @@ def mask_text(text: str, secrets: Any) -> str:
     return text
 
 
-def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
+def _secret_paths(args: dict[str, Any], secret_values: set[str]) -> list[dict[str, Any]]:
     """Where the args carry a secret, with the masked form of each such value.
 
     An ``env`` entry that carries one is also marked ``secret: true`` so that the container
@@ -45,7 +45,7 @@ def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
     if not secret_values:
         return []
     ordered = _secret_texts(secret_values)
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
 
     def walk(value: Any, path: list[Any]) -> None:
         if isinstance(value, dict):
@@ -68,7 +68,7 @@ def _secret_paths(args: dict, secret_values: set[str]) -> list[dict]:
     return found
 
 
-def masked(plan: Mapping[str, Any]) -> dict:
+def masked(plan: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``plan`` with every secret value (whole or interpolated) replaced by ``********``."""
     result = copy.deepcopy(dict(plan))
     for step in result.get("steps") or []:

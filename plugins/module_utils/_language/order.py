@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
+from ansible_collections.polytope.core.plugins.module_utils._language.state import _ExpanderState
 from ansible_collections.polytope.core.plugins.module_utils._language.steps import (
     KIND_CONTAINER,
     STATE_COMPLETED,
@@ -23,8 +24,8 @@ from ansible_collections.polytope.core.plugins.module_utils._language.values imp
 from ansible_collections.polytope.core.plugins.module_utils._spec import is_valid_id
 
 
-class _Planning:
-    def plan(self, template_id: str, params: dict, project: str, jobs: list[str]) -> dict:
+class _Planning(_ExpanderState):
+    def plan(self, template_id: str, params: dict[str, Any], project: str, jobs: list[str]) -> dict[str, Any]:
         if not is_valid_id(project):
             self.problem(f"project {project!r} is not a valid id (a-z, 0-9, _ and -, 2 to 63 characters)")
         raw_steps = self.expand_template(template_id, params, [])
@@ -68,7 +69,7 @@ class _Planning:
                 # What the spec lacks: such a step can be stopped or removed by its identity only.
                 entry["missing"] = not_given
             planned.append(entry)
-        plan = {"file": self.file_name, "template": template_id, "project": project, "steps": planned}
+        plan: dict[str, Any] = {"file": self.file_name, "template": template_id, "project": project, "steps": planned}
         if self.teardown:
             plan["teardown"] = True
         return plan

@@ -10,6 +10,7 @@ import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
+from ansible_collections.polytope.core.plugins.module_utils._language.state import _ExpanderState
 from ansible_collections.polytope.core.plugins.module_utils._language.code import (
     Bindings,
     CodeError,
@@ -82,7 +83,7 @@ class _Scope:
         return None
 
 
-class _References:
+class _References(_ExpanderState):
     """Replacing references in argument values (mixed into the expander)."""
 
     def reference(self, kind: str, name: str, scope: _Scope, spelling: str) -> Any:

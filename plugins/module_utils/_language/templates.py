@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from typing import Any, Optional
+from ansible_collections.polytope.core.plugins.module_utils._language.state import _ExpanderState
 from ansible_collections.polytope.core.plugins.module_utils._language.references import _Scope
 from ansible_collections.polytope.core.plugins.module_utils._language.steps import (
     AFTER_CONDITIONS,
@@ -32,10 +33,10 @@ _STEP_KEYS = (
 )
 
 
-class _Templates:
+class _Templates(_ExpanderState):
     """Expanding templates and tools into raw steps (mixed into the expander)."""
 
-    def expand_template(self, template_id: str, args: dict, chain: list[str]) -> list[_RawStep]:
+    def expand_template(self, template_id: str, args: dict[str, Any], chain: list[str]) -> list[_RawStep]:
         if template_id in chain:
             self.problem(f"reference cycle: {' -> '.join(chain + [template_id])}")
             return []
@@ -119,7 +120,7 @@ class _Templates:
                 self.merge_run_when(step, run_when)
         return nested_steps
 
-    def run_when(self, item: dict, where: str) -> Optional[tuple[list[str], str]]:
+    def run_when(self, item: dict[str, Any], where: str) -> Optional[tuple[list[str], str]]:
         """``run-when: {after, after-condition}`` and the older step-level ``after: {step: x}``."""
         spec = item.get("run-when", item.get("run_when"))
         after_values: list[Any] = []
@@ -174,7 +175,7 @@ class _Templates:
         self,
         step_id: str,
         module: str,
-        raw_args: dict,
+        raw_args: dict[str, Any],
         run_when: Optional[tuple[list[str], str]],
         origin: str,
         scope: _Scope,

@@ -157,7 +157,7 @@ def conform(value: Any, type_: Any, path: str = "") -> Any:
     raise _BadType(f"{_show(type_)} is not a type")
 
 
-def _conform_either(value: Any, type_: list, path: str) -> Any:
+def _conform_either(value: Any, type_: list[Any], path: str) -> Any:
     mismatches = []
     for alternative in type_[1:]:
         try:
@@ -167,13 +167,13 @@ def _conform_either(value: Any, type_: list, path: str) -> Any:
     if value is None:
         raise _Mismatch(path, f"a value of type {_type_text(type_)} is required, got null")
     # A mapping or list that has the right shape but a wrong detail: its own message helps most.
-    for exc in mismatches:
-        if exc.path != path:
-            raise exc
+    for mismatch in mismatches:
+        if mismatch.path != path:
+            raise mismatch
     raise _Mismatch(path, f"expected {_type_text(type_)}, got {_value_kind(value)} {_show(value)}")
 
 
-def _conform_list(value: Any, item_type: Any, path: str) -> list:
+def _conform_list(value: Any, item_type: Any, path: str) -> list[Any]:
     if not isinstance(value, list):
         raise _Mismatch(path, f"expected a list of {_type_text(item_type)}, got {_value_kind(value)} {_show(value)}")
     result = []
@@ -185,7 +185,7 @@ def _conform_list(value: Any, item_type: Any, path: str) -> list:
     return result
 
 
-def _conform_map(value: Any, key_type: Any, value_type: Any, path: str) -> dict:
+def _conform_map(value: Any, key_type: Any, value_type: Any, path: str) -> dict[Any, Any]:
     if not isinstance(value, dict):
         raise _Mismatch(
             path,
@@ -196,7 +196,7 @@ def _conform_map(value: Any, key_type: Any, value_type: Any, path: str) -> dict:
     }
 
 
-def _conform_record(value: Any, record: dict, path: str) -> dict:
+def _conform_record(value: Any, record: dict[str, Any], path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Mismatch(
             path, f"expected a mapping with keys {', '.join(map(str, record))}, got {_value_kind(value)} {_show(value)}"
@@ -244,7 +244,7 @@ _ENV_VAR_RECORD = {
     # Not in the card, but the module takes it: keeps that value out of results.
     "secret": ["maybe", "bool"],
 }
-_MOUNT_SOURCE_RECORDS: dict[str, dict] = {
+_MOUNT_SOURCE_RECORDS: dict[str, dict[str, Any]] = {
     "host": {"type": "str", "path": "str"},
     "volume": {
         "type": "str",

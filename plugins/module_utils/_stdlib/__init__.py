@@ -38,7 +38,7 @@ def _family_of(ref: str) -> str:
     return ref.split("!", 1)[0]
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     # Imported here: the language package imports this module lazily, and the reverse import at
     # module level would be a cycle.
     from ansible_collections.polytope.core.plugins.module_utils._language.loading import load_yaml12
@@ -60,7 +60,7 @@ def load_library() -> dict[str, Any]:
     ``polytope/x!variant`` spelling to ``polytope/x``.  Cached: the files ship with the collection.
     Callers get the cached object and must not change it.
     """
-    modules: list[dict] = []
+    modules: list[dict[str, Any]] = []
     unavailable: dict[str, str] = {}
     aliases: dict[str, str] = {}
     seen: set[str] = set()
@@ -68,17 +68,17 @@ def load_library() -> dict[str, Any]:
         document = _read(path)
         family = document.get("library")
         entries = document.get("modules") or []
-        if entries and not (isinstance(family, str) and family.startswith("polytope/") and "!" not in family):
-            raise LibraryError(f"{path.name}: 'library:' must name the family, like polytope/python")
-        for entry in entries:
-            ref = entry.get("id") if isinstance(entry, dict) else None
-            if not isinstance(ref, str) or _family_of(ref) != family:
-                raise LibraryError(f"{path.name}: module id {ref!r} is not in the family {family!r}")
-            if ref in seen:
-                raise LibraryError(f"{path.name}: module {ref!r} is defined twice")
-            seen.add(ref)
-            modules.append(entry)
         if entries:
+            if not (isinstance(family, str) and family.startswith("polytope/") and "!" not in family):
+                raise LibraryError(f"{path.name}: 'library:' must name the family, like polytope/python")
+            for entry in entries:
+                ref = entry.get("id") if isinstance(entry, dict) else None
+                if not isinstance(ref, str) or _family_of(ref) != family:
+                    raise LibraryError(f"{path.name}: module id {ref!r} is not in the family {family!r}")
+                if ref in seen:
+                    raise LibraryError(f"{path.name}: module {ref!r} is defined twice")
+                seen.add(ref)
+                modules.append(entry)
             variant = document.get("default-variant") or family.split("/", 1)[1]
             aliases[f"{family}!{variant}"] = family
         for ref, reason in (document.get("unavailable") or {}).items():

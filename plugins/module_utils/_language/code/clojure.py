@@ -34,7 +34,6 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code impor
 from ansible_collections.polytope.core.plugins.module_utils._language.code.clojure_core import CORE
 from ansible_collections.polytope.core.plugins.module_utils._language.code.clojure_runtime import (
     _MISSING,
-    CURRENT,
     Budget,
     ExInfo,
     Infinite,
@@ -58,6 +57,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code.cloju
     TEXT,
 )
 from ansible_collections.polytope.core.plugins.module_utils._language.code.reader import (
+    CURRENT,
     MAX_NESTING,
     Char,
     Keyword,
@@ -139,7 +139,7 @@ def _scan(form: Any, depth: int = 0) -> None:
 class Arity:
     __slots__ = ("params", "rest", "body")
 
-    def __init__(self, params: list[Any], rest: Any, body: tuple) -> None:
+    def __init__(self, params: list[Any], rest: Any, body: tuple[Any, ...]) -> None:
         self.params, self.rest, self.body = params, rest, body
 
 
@@ -148,7 +148,9 @@ class Fn:
 
     __slots__ = ("name", "fixed", "variadic", "env", "interp")
 
-    def __init__(self, name: str, fixed: dict[int, Arity], variadic: Optional[Arity], env: dict, interp: Interp):
+    def __init__(
+        self, name: str, fixed: dict[int, Arity], variadic: Optional[Arity], env: dict[str, Any], interp: Interp
+    ):
         self.name, self.fixed, self.variadic, self.env, self.interp = name, fixed, variadic, env, interp
 
     def __call__(self, *args: Any) -> Any:
@@ -171,7 +173,7 @@ class Interp:
 
     # ---- evaluation -------------------------------------------------------------------------------------
 
-    def ev(self, form: Any, env: dict) -> Any:
+    def ev(self, form: Any, env: dict[str, Any]) -> Any:
         """The value of ``form``; in tail position it may be a Recur for the enclosing loop or fn."""
         t = type(form)
         if t is Symbol:
@@ -187,19 +189,19 @@ class Interp:
             return Set(self.ev1(x, env) for x in form)
         return form
 
-    def ev1(self, form: Any, env: dict) -> Any:
+    def ev1(self, form: Any, env: dict[str, Any]) -> Any:
         """The value of ``form`` where a recur cannot be."""
         value = self.ev(form, env)
         if type(value) is Recur:
             raise CodeError("recur can only be in tail position (the last form of a loop or fn)")
         return value
 
-    def ev_body(self, body: Any, env: dict) -> Any:
+    def ev_body(self, body: Any, env: dict[str, Any]) -> Any:
         for form in body[:-1]:
             self.ev1(form, env)
         return self.ev(body[-1], env) if body else None
 
-    def ev_list(self, form: List, env: dict) -> Any:
+    def ev_list(self, form: List, env: dict[str, Any]) -> Any:
         budget = self.budget
         budget.steps += 1
         if not budget.steps & 255:
@@ -297,7 +299,7 @@ class Interp:
 
     # ---- bindings and destructuring -----------------------------------------------------------------------
 
-    def bind(self, pattern: Any, value: Any, env: dict) -> None:
+    def bind(self, pattern: Any, value: Any, env: dict[str, Any]) -> None:
         t = type(pattern)
         if t is Symbol:
             if pattern.ns is not None:
@@ -322,7 +324,7 @@ class Interp:
         else:
             raise CodeError(f"cannot bind to {pr_str(pattern)}: expected a name, a vector or a map")
 
-    def bind_map(self, pattern: Map, value: Any, env: dict) -> None:
+    def bind_map(self, pattern: Map, value: Any, env: dict[str, Any]) -> None:
         if type(value) is List:
             value = Map(zip(value[::2], value[1::2]))
         defaults = pattern.get(_OR) or Map()
@@ -352,7 +354,7 @@ class Interp:
                 found = lookup(local, self.ev1(v, env))
                 self.bind(k, found, env)
 
-    def let_env(self, bindings: Any, env: dict, what: str) -> dict:
+    def let_env(self, bindings: Any, env: dict[str, Any], what: str) -> dict[str, Any]:
         if type(bindings) is not Vector or len(bindings) % 2:
             raise CodeError(f"{what} needs a vector of name-value pairs")
         for i in range(0, len(bindings), 2):
@@ -361,7 +363,7 @@ class Interp:
             self.bind(bindings[i], value, env)
         return env
 
-    def make_fn(self, form: List, env: dict) -> Fn:
+    def make_fn(self, form: List, env: dict[str, Any]) -> Fn:
         rest = list(form[1:])
         name = rest.pop(0).name if rest and type(rest[0]) is Symbol else ""
         if rest and type(rest[0]) is Vector:
@@ -383,7 +385,7 @@ class Interp:
                 fixed[len(params)] = Arity(params, None, tuple(clause[1:]))
         return Fn(name, fixed, variadic, env, self)
 
-    def iterate_for(self, bindings: Any, env: dict, body: Any, what: str) -> Iterator[Any]:
+    def iterate_for(self, bindings: Any, env: dict[str, Any], body: Any, what: str) -> Iterator[Any]:
         if type(bindings) is not Vector or len(bindings) % 2:
             raise CodeError(f"{what} needs a vector of name-collection pairs")
         groups: list[list[Any]] = []
@@ -397,7 +399,7 @@ class Interp:
                 groups.append([key, value, []])
         return self._for_level(groups, 0, env, body)
 
-    def _for_level(self, groups: list[list[Any]], level: int, env: dict, body: Any) -> Iterator[Any]:
+    def _for_level(self, groups: list[list[Any]], level: int, env: dict[str, Any], body: Any) -> Iterator[Any]:
         if level == len(groups):
             yield self.ev1(body, env)
             return
@@ -488,11 +490,13 @@ class _Result:
         kind = {Pattern: "a regex", ExInfo: "an exception"}.get(t, "a function" if callable(x) else t.__name__)
         raise CodeError(f"the result is {kind}, which is not a value an argument can take")
 
-    def plain_map(self, m: Map, depth: int) -> dict:
+    def plain_map(self, m: Map, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in m.items():
-            if type(k) is str or type(k) is Keyword or type(k) is Symbol:
-                key = k if type(k) is str else k.name
+            if type(k) is str:
+                key = k
+            elif type(k) is Keyword or type(k) is Symbol:
+                key = k.name
             elif type(k) in (int, float, bool):
                 key = pr_str(k)
             else:

@@ -24,7 +24,6 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code.cloju
     _MISSING,
     ExInfo,
     Infinite,
-    LimitExceeded,
     _budget,
     _chain,
     _comparator,
@@ -52,6 +51,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.code.cloju
 from ansible_collections.polytope.core.plugins.module_utils._language.code.reader import (
     Char,
     Keyword,
+    LimitExceeded,
     List,
     Map,
     Pattern,
@@ -128,15 +128,15 @@ def conj(*args: Any) -> Any:
         result.items.update(dict.fromkeys(xs))
         return result if len(result) <= _budget().max_items else _raise(_too_many("a set"))
     if t is Map:
-        result = Map(coll)
+        merged = Map(coll)
         for x in xs:
             if type(x) is Map:
-                result.update(x)
+                merged.update(x)
             elif type(x) is Vector and len(x) == 2:
-                dict.__setitem__(result, x[0], x[1])
+                dict.__setitem__(merged, x[0], x[1])
             elif x is not None:
                 raise fail(f"conj on a map needs [key value] or a map, not {describe(x)}")
-        return result if len(result) <= _budget().max_items else _raise(_too_many("a map"))
+        return merged if len(merged) <= _budget().max_items else _raise(_too_many("a map"))
     raise fail(f"conj: cannot add to {describe(coll)}")
 
 
@@ -254,7 +254,11 @@ def sort_by(keyfn: Any, *args: Any) -> List:
     cmp, coll = (compare, args[0]) if len(args) == 1 else (_comparator(args[0]), args[1])
     fn = as_fn(keyfn)
     keyed = [(fn(x), x) for x in items(coll)]
-    keyed.sort(key=functools.cmp_to_key(lambda a, b: cmp(a[0], b[0])))
+
+    def by_key(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
+        return cmp(a[0], b[0])
+
+    keyed.sort(key=functools.cmp_to_key(by_key))
     return List(x for _key, x in keyed)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, cast, overload
 
 from ansible_collections.polytope.core.plugins.module_utils._language.code import CodeError, Limits
 from ansible_collections.polytope.core.plugins.module_utils._language.code.reader import (
@@ -118,7 +118,7 @@ def iterate_items(x: Any) -> Iterable[Any]:
     """The items of anything seqable, as Clojure's ``seq`` sees them."""
     t = type(x)
     if t is Vector or t is List or t is Set:
-        return x
+        return cast(Iterable[Any], x)
     if x is None:
         return ()
     if t is Map:
@@ -138,14 +138,22 @@ def _capped(inf: Infinite) -> Iterator[Any]:
         yield item
 
 
-def items(x: Any) -> tuple:
+def items(x: Any) -> tuple[Any, ...]:
     t = type(x)
     if t is Vector or t is List:
-        return x
+        return cast(tuple[Any, ...], x)
     return tuple(iterate_items(x))
 
 
-def build(it: Iterable[Any], kind: type = List, what: str = "a sequence") -> Any:
+@overload
+def build(it: Iterable[Any], kind: type[Vector], what: str = ...) -> Vector: ...
+
+
+@overload
+def build(it: Iterable[Any], kind: type[List] = ..., what: str = ...) -> List: ...
+
+
+def build(it: Iterable[Any], kind: type[List] | type[Vector] = List, what: str = "a sequence") -> List | Vector:
     """A List/Vector of ``it``, failing as soon as it passes the item cap."""
     cap = _budget().max_items
     result = tuple(itertools.islice(it, cap + 1))
@@ -200,7 +208,7 @@ def equal(a: Any, b: Any) -> bool:
     if ta is Map and tb is Map:
         tick()
         return len(a) == len(b) and all(k in b and equal(v, b[k]) for k, v in a.items())
-    return ta is tb and a == b  # type: ignore[no-any-return]
+    return ta is tb and a == b
 
 
 def compare(a: Any, b: Any) -> int:

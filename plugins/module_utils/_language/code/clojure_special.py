@@ -74,28 +74,28 @@ def _quoted(value: Any) -> List:
 # ---- special forms -------------------------------------------------------------------------------------
 
 
-def _if(it: "Interp", form: List, env: dict) -> Any:
+def _if(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 2, 3)
     if truthy(it.ev1(form[1], env)):
         return it.ev(form[2], env)
     return it.ev(form[3], env) if len(form) > 3 else None
 
 
-def _when(negate: bool) -> Callable[["Interp", List, dict], Any]:
-    def special(it: "Interp", form: List, env: dict) -> Any:
+def _when(negate: bool) -> Callable[["Interp", List, dict[str, Any]], Any]:
+    def special(it: "Interp", form: List, env: dict[str, Any]) -> Any:
         _need(form, 1)
         return it.ev_body(form[2:], env) if truthy(it.ev1(form[1], env)) != negate else None
 
     return special
 
 
-def _let(it: "Interp", form: List, env: dict) -> Any:
+def _let(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1)
     return it.ev_body(form[2:], it.let_env(form[1], env, "let"))
 
 
-def _if_let(some: bool, with_else: bool) -> Callable[["Interp", List, dict], Any]:
-    def special(it: "Interp", form: List, env: dict) -> Any:
+def _if_let(some: bool, with_else: bool) -> Callable[["Interp", List, dict[str, Any]], Any]:
+    def special(it: "Interp", form: List, env: dict[str, Any]) -> Any:
         _need(form, 2, 3) if with_else else _need(form, 1)
         bindings = form[1]
         if type(bindings) is not Vector or len(bindings) != 2:
@@ -110,7 +110,7 @@ def _if_let(some: bool, with_else: bool) -> Callable[["Interp", List, dict], Any
     return special
 
 
-def _loop(it: "Interp", form: List, env: dict) -> Any:
+def _loop(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1)
     bindings = form[1]
     inner = it.let_env(bindings, env, "loop")
@@ -126,7 +126,7 @@ def _loop(it: "Interp", form: List, env: dict) -> Any:
             it.bind(pattern, value, inner)
 
 
-def _cond(it: "Interp", form: List, env: dict) -> Any:
+def _cond(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     if len(form) % 2 == 0:
         raise CodeError(f"cond needs test-value pairs{form[0].where()}")
     for i in range(1, len(form), 2):
@@ -135,7 +135,7 @@ def _cond(it: "Interp", form: List, env: dict) -> Any:
     return None
 
 
-def _condp(it: "Interp", form: List, env: dict) -> Any:
+def _condp(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 2)
     pred, expr = it.ev1(form[1], env), it.ev1(form[2], env)
     clauses, i = form[3:], 0
@@ -155,7 +155,7 @@ def _condp(it: "Interp", form: List, env: dict) -> Any:
     raise RuntimeFailure(f"condp: no clause matches {pr_str(expr)}{form[0].where()}")
 
 
-def _case(it: "Interp", form: List, env: dict) -> Any:
+def _case(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1)
     value = it.ev1(form[1], env)
     clauses = form[2:]
@@ -169,7 +169,7 @@ def _case(it: "Interp", form: List, env: dict) -> Any:
     raise RuntimeFailure(f"case: no clause matches {pr_str(value)}{form[0].where()}")
 
 
-def _and(it: "Interp", form: List, env: dict) -> Any:
+def _and(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     value: Any = True
     for i, x in enumerate(form[1:], 2):
         value = it.ev(x, env) if i == len(form) else it.ev1(x, env)
@@ -178,7 +178,7 @@ def _and(it: "Interp", form: List, env: dict) -> Any:
     return value
 
 
-def _or(it: "Interp", form: List, env: dict) -> Any:
+def _or(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     value = None
     for i, x in enumerate(form[1:], 2):
         value = it.ev(x, env) if i == len(form) else it.ev1(x, env)
@@ -187,8 +187,8 @@ def _or(it: "Interp", form: List, env: dict) -> Any:
     return value
 
 
-def _arrow(last: bool, some: bool) -> Callable[["Interp", List, dict], Any]:
-    def special(it: "Interp", form: List, env: dict) -> Any:
+def _arrow(last: bool, some: bool) -> Callable[["Interp", List, dict[str, Any]], Any]:
+    def special(it: "Interp", form: List, env: dict[str, Any]) -> Any:
         _need(form, 1)
         if not some:
             x = form[1]
@@ -205,8 +205,8 @@ def _arrow(last: bool, some: bool) -> Callable[["Interp", List, dict], Any]:
     return special
 
 
-def _cond_arrow(last: bool) -> Callable[["Interp", List, dict], Any]:
-    def special(it: "Interp", form: List, env: dict) -> Any:
+def _cond_arrow(last: bool) -> Callable[["Interp", List, dict[str, Any]], Any]:
+    def special(it: "Interp", form: List, env: dict[str, Any]) -> Any:
         if len(form) % 2:
             raise CodeError(f"{form[0].name} needs an expression and test-form pairs{form[0].where()}")
         value = it.ev1(form[1], env)
@@ -218,7 +218,7 @@ def _cond_arrow(last: bool) -> Callable[["Interp", List, dict], Any]:
     return special
 
 
-def _as_arrow(it: "Interp", form: List, env: dict) -> Any:
+def _as_arrow(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 2)
     if type(form[2]) is not Symbol:
         raise CodeError(f"as-> needs a name after the expression{form[0].where()}")
@@ -228,19 +228,19 @@ def _as_arrow(it: "Interp", form: List, env: dict) -> Any:
     return value
 
 
-def _for(it: "Interp", form: List, env: dict) -> Any:
+def _for(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 2, 2)
     return build(it.iterate_for(form[1], env, form[2], "for"), List, "for")
 
 
-def _doseq(it: "Interp", form: List, env: dict) -> Any:
+def _doseq(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1)
     for _item in it.iterate_for(form[1], env, List((Symbol("do"), *form[2:])), "doseq"):
         pass
     return None
 
 
-def _dotimes(it: "Interp", form: List, env: dict) -> Any:
+def _dotimes(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1)
     bindings = form[1]
     if type(bindings) is not Vector or len(bindings) != 2:
@@ -250,7 +250,7 @@ def _dotimes(it: "Interp", form: List, env: dict) -> Any:
     return None
 
 
-def _try(it: "Interp", form: List, env: dict) -> Any:
+def _try(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     body, catches, final = [], [], None
     for x in form[1:]:
         head = x[0] if type(x) is List and x else None
@@ -272,7 +272,7 @@ def _try(it: "Interp", form: List, env: dict) -> Any:
         try:
             result = it.ev_body(body, env)
         except (Thrown, RuntimeFailure) as e:
-            value = e.value if type(e) is Thrown else ExInfo(e.message)
+            value = e.value if isinstance(e, Thrown) else ExInfo(e.message)
             kind = value.kind if type(value) is ExInfo else "Exception"
             for clause in catches:
                 wanted = "Exception" if type(clause[1]) is Keyword else EXCEPTION_CLASSES[clause[1].name]
@@ -289,7 +289,7 @@ def _try(it: "Interp", form: List, env: dict) -> Any:
             it.ev_body(final, env)
 
 
-def _throw(it: "Interp", form: List, env: dict) -> Any:
+def _throw(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1, 1)
     value = it.ev1(form[1], env)
     if type(value) is not ExInfo:
@@ -297,7 +297,7 @@ def _throw(it: "Interp", form: List, env: dict) -> Any:
     raise Thrown(value)
 
 
-def _letfn(it: "Interp", form: List, env: dict) -> Any:
+def _letfn(it: "Interp", form: List, env: dict[str, Any]) -> Any:
     _need(form, 1)
     inner = dict(env)
     for spec in form[1]:
@@ -307,7 +307,7 @@ def _letfn(it: "Interp", form: List, env: dict) -> Any:
     return it.ev_body(form[2:], inner)
 
 
-_SPECIAL: dict[str, Callable[["Interp", List, dict], Any]] = {
+_SPECIAL: dict[str, Callable[["Interp", List, dict[str, Any]], Any]] = {
     "quote": lambda it, form, env: form[1] if len(form) == 2 else _need(form, 1, 1),
     "do": lambda it, form, env: it.ev_body(form[1:], env),
     "if": _if,

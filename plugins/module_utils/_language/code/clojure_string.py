@@ -140,19 +140,20 @@ def join(*args: Any) -> str:
 
 
 def split(s: Any, p: Any, limit: Any = 0) -> Vector:
-    s = _text(s, "split")
+    text = _text(s, "split")
     regex = re.compile(re.escape(p)) if type(p) is str else _regex(p, "split")
-    parts, pos = [], 0
-    for m in regex.finditer(s):
+    parts: list[str] = []
+    pos = 0
+    for m in regex.finditer(text):
         if 0 < limit <= len(parts) + 1:
             break
         if m.end() == 0:
             continue  # Java: a zero-width match at the start gives no leading empty string
-        parts.append(s[pos : m.start()])
+        parts.append(text[pos : m.start()])
         pos = m.end()
     if not parts:
-        return Vector((s,))
-    parts.append(s[pos:])
+        return Vector((text,))
+    parts.append(text[pos:])
     if limit == 0:
         while parts and parts[-1] == "":
             parts.pop()
@@ -187,12 +188,12 @@ def _java_replacement(rep: str, m: "re.Match[str]") -> str:
 
 
 def _replace(s: Any, match: Any, rep: Any, count: int, fname: str) -> str:
-    s = _text(s, fname)
+    text = _text(s, fname)
     if type(match) is Char and type(rep) is Char:
         match, rep = match.value, rep.value
     if type(match) is str:
-        check_length(len(s) + s.count(match) * (len(_text(rep, fname)) - len(match)) if match else len(s))
-        return s.replace(match, rep, count or -1)
+        check_length(len(text) + text.count(match) * (len(_text(rep, fname)) - len(match)) if match else len(text))
+        return text.replace(match, rep, count or -1)
     regex = _regex(match, fname)
 
     def replacement(found: "re.Match[str]") -> str:
@@ -200,7 +201,7 @@ def _replace(s: Any, match: Any, rep: Any, count: int, fname: str) -> str:
             return _java_replacement(rep, found)
         return str_(rep(_match_value(found)))
 
-    out = regex.sub(replacement, s, count=count)
+    out = regex.sub(replacement, text, count=count)
     check_length(len(out))
     return out
 
@@ -271,11 +272,11 @@ def _index_of(s: Any, value: Any, start: Any = None, last: bool = False) -> Any:
 
 
 def subs(s: Any, start: Any, end: Any = None) -> str:
-    s = _text(s, "subs")
-    end = len(s) if end is None else end
-    if type(start) is not int or type(end) is not int or not 0 <= start <= end <= len(s):
-        raise fail(f"subs: {pr_str(start)}..{pr_str(end)} is out of bounds for a string of {len(s)}")
-    return s[start:end]
+    text = _text(s, "subs")
+    end = len(text) if end is None else end
+    if type(start) is not int or type(end) is not int or not 0 <= start <= end <= len(text):
+        raise fail(f"subs: {pr_str(start)}..{pr_str(end)} is out of bounds for a string of {len(text)}")
+    return text[start:end]
 
 
 def _escape(s: Any, cmap: Any) -> str:
@@ -287,8 +288,8 @@ def _escape(s: Any, cmap: Any) -> str:
 
 
 def _capitalize(s: Any) -> str:
-    s = str_(s)
-    return s[:1].upper() + s[1:].lower()
+    text = str_(s)
+    return text[:1].upper() + text[1:].lower()
 
 
 def _split_lines(s: Any) -> Vector:

@@ -192,7 +192,7 @@ def evaluate(source: str, bindings: Bindings, limits: Limits) -> Any:
         # the result crosses a pipe and is parsed again; a 16th of the memory limit is plenty for a value
         "maxChars": max(1024, limits.memory_bytes // 16),
     }
-    request = {"setup": _SETUP_JS + "(" + json.dumps(data, default=str) + ")", "source": source}
+    request: Dict[str, Any] = {"setup": _SETUP_JS + "(" + json.dumps(data, default=str) + ")", "source": source}
     request.update(seconds=limits.seconds, memory=limits.memory_bytes)
     with _lock:
         reply = _helper(limits.memory_bytes).ask(request, limits)
@@ -256,7 +256,8 @@ class _Helper:
                 return None
             self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
+        reply: Dict[str, Any] = json.loads(line)
+        return reply
 
     def ask(self, request: Dict[str, Any], limits: Limits) -> Dict[str, Any]:
         try:
@@ -336,7 +337,9 @@ def _run(request: Dict[str, Any]) -> Dict[str, Any]:
         limit = {"max_memory": request["memory"]}
         failure: Any = _no_failure  # until the setup has given its own
         try:
-            failure, run = racer.eval(request["setup"], timeout_sec=request["seconds"], **limit)
+            # the setup evaluates to [failure, run], two JavaScript functions
+            setup: Any = racer.eval(request["setup"], timeout_sec=request["seconds"], **limit)
+            failure, run = setup
             # only a string crosses back: mini-racer hangs on values it cannot convert (a BigInt)
             text = run(request["source"], timeout_sec=max(deadline - time.monotonic(), 0.001))
         except JSEvalException as error:

@@ -24,16 +24,19 @@ import contextvars
 import math
 import re
 import sys
-from typing import Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._language.code import CodeError
+
+if TYPE_CHECKING:
+    from ansible_collections.polytope.core.plugins.module_utils._language.code.clojure_runtime import Budget
 
 # Deeper source nesting than any real code string; it also keeps the evaluator off Python's stack limit.
 MAX_NESTING = 400
 
 
-# The running evaluation's budget (clojure_runtime.Budget), set only while one runs.
-CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("clojure_budget")
+# The running evaluation's budget, set only while one runs.
+CURRENT: contextvars.ContextVar[Budget] = contextvars.ContextVar("clojure_budget")
 
 
 def tick() -> None:
@@ -110,7 +113,7 @@ class Char:
         return "\\" + _CHAR_NAMES_BACK.get(self.value, self.value)
 
 
-class Vector(tuple):
+class Vector(tuple[Any, ...]):
     """A Clojure vector; equal to a List with the same items, as in Clojure."""
 
     __slots__ = ()
@@ -121,7 +124,7 @@ class Vector(tuple):
         return tuple.__hash__(self)
 
 
-class List(tuple):
+class List(tuple[Any, ...]):
     """A Clojure list or (realized) seq; code forms are Lists too."""
 
     __slots__ = ()
@@ -131,7 +134,7 @@ class List(tuple):
         return tuple.__hash__(self)
 
 
-class Map(dict):
+class Map(dict[Any, Any]):
     """A Clojure map.  Never mutated after it is built: every change builds a new Map."""
 
     __slots__ = ()
@@ -252,7 +255,7 @@ class _Reader:
         return self.src[start : self.pos]
 
     def read_all(self) -> list[Any]:
-        forms = []
+        forms: list[Any] = []
         while True:
             self.skip_space()
             if self.pos >= len(self.src):
@@ -320,7 +323,7 @@ class _Reader:
                 return form
 
     def read_seq(self, close: str, line: int, col: int) -> list[Any]:
-        items = []
+        items: list[Any] = []
         while True:
             self.skip_space()
             ch = self.peek()
@@ -347,7 +350,7 @@ class _Reader:
         return result
 
     def read_string(self, line: int, col: int) -> str:
-        out = []
+        out: list[str] = []
         while True:
             if self.pos >= len(self.src):
                 raise self.error("a string is never closed", line, col)
