@@ -25,10 +25,10 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     class DockerException(Exception):  # type: ignore[no-redef]
         pass
 
-    class APIError(DockerException):  # type: ignore[no-redef]
+    class APIError(DockerException):  # type: ignore[no-redef, misc]
         pass
 
-    class NotFound(APIError):  # type: ignore[no-redef]
+    class NotFound(APIError):  # type: ignore[no-redef, misc]
         pass
 
     class ConnectionLost(OSError):  # type: ignore[no-redef]
@@ -119,13 +119,14 @@ def is_local_engine(docker_host: str) -> bool:
     return address is None or address in ("localhost", "::1") or address.startswith("127.")
 
 
-class ConnectionFailed(DockerException):
+# the Docker SDK has no type information: its classes are Any to mypy
+class ConnectionFailed(DockerException):  # type: ignore[misc]
     """The engine could not be reached; the message names the option that is wrong and what the engine expects."""
 
 
 if docker is not None:
 
-    class _Client(docker.APIClient):
+    class _Client(docker.APIClient):  # type: ignore[misc]
         """An APIClient that verifies against the CA it was given, whatever the environment says.
 
         requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's ``verify`` on every request
@@ -135,7 +136,7 @@ if docker is not None:
         Proxies and netrc from the environment stay as requests has them.
         """
 
-        def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
+        def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
             if verify is None and self.verify is not True:
                 verify = self.verify
             return super().merge_environment_settings(url, proxies, stream, verify, cert)

@@ -141,13 +141,13 @@ def run_dataset(store: DatasetStore, params: dict[str, Any], check_mode: bool, d
     doomed: list[int] = []
     if state == "absent":
         doomed = [v.number for v in before if number is None or v.number == number]
-    elif state == "pruned":
+    elif state == "pruned" and keep is not None:  # validated above: keep is given with pruned
         doomed = _numbers(before[:-keep])
     if doomed and not check_mode:
         # Decided again under the lock: the plan above is what check mode and the message report.
         if state == "absent":
             doomed = remove_versions(store, name, None if number is None else [number])
-        else:
+        elif keep is not None:
             doomed = prune_versions(store, name, keep)
     after = _numbers(store.versions(name)) if not check_mode else [n for n in _numbers(before) if n not in doomed]
     if doomed:

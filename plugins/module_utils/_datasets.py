@@ -27,7 +27,7 @@ import stat
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional, cast
 
 from ansible_collections.polytope.core.plugins.module_utils._processes import process_alive
 
@@ -277,7 +277,8 @@ class DatasetStore:
         try:
             with os.fdopen(fd, "wb") as raw:
                 counting = _CountingWriter(raw)
-                fill(counting)
+                # a write-only binary file, which is all a fill writes with
+                fill(cast(BinaryIO, counting))
                 raw.flush()
                 os.fsync(raw.fileno())
             os.chmod(temporary, FILE_MODE)

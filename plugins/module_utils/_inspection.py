@@ -44,6 +44,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import (
 from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     NEXT_SUFFIX,
     PREVIOUS_SUFFIX,
+    Observed,
     change_kind,
     observed_from_inspect,
     plan_replicas,
@@ -203,6 +204,7 @@ def would_change(run: ContainerRun) -> dict[str, Any]:
         )
         for number, inspect in primaries.items()
     }
+    removals: list[Observed]
     if run.stops_existing_only:
         plans, removals = plan_stop_existing(run.base_name, observed), []
     else:

@@ -179,9 +179,9 @@ class MountResolver:
             if self.shared_filesystem:
                 plan.binds.append({"Type": "bind", "Source": path, "Target": mount.path, "ReadOnly": False})
                 return
-            content = self._tree(path, kind)
-            plan.placed.append(Placed(mount.path, content))
-            plan.descriptors.append({"path": mount.path, **content.descriptor})
+            tree = self._tree(path, kind)
+            plan.placed.append(Placed(mount.path, tree))
+            plan.descriptors.append({"path": mount.path, **tree.descriptor})
             return
         if kind == "volume":
             self._volume(plan, option, mount)

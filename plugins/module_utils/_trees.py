@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 import tarfile
-from typing import BinaryIO, Iterator, Optional
+from typing import IO, Iterator, Optional
 
 CHUNK = 1024 * 1024
 
@@ -96,7 +96,7 @@ def _add_one(output: tarfile.TarFile, absolute: str, name: str) -> None:
         output.addfile(info)
 
 
-def write_tree_targz(path: str, target: BinaryIO) -> None:
+def write_tree_targz(path: str, target: IO[bytes]) -> None:
     """A gzip-compressed tar of a directory's contents (or of one file) for transfer to a target."""
     with tarfile.open(fileobj=target, mode="w:gz", format=tarfile.PAX_FORMAT) as output:
         add_tree(output, path, [])
