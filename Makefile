@@ -9,7 +9,7 @@
 #   engine            Debian packages and a running dockerd          (scripts/engine.sh)
 #   images            offline test/demo images                       (scripts/images.sh)
 #   registry          local registry on 127.0.0.1:5000 + pushed image (scripts/registry.sh)
-#   lint              ansible-lint (production profile) and ruff
+#   lint              ansible-lint (production profile), ruff and mypy (pyproject.toml)
 #   sanity, units     ansible-test with ansible-core 2.19 on Python 3.11
 #   sanity-313, units-313   the same with the newest ansible-core on Python 3.13
 #   integration       ansible-test integration against the real engine (Python 3.11)
@@ -81,6 +81,7 @@ test: setup engine images registry
 lint: setup
 	ansible-lint $$([ -t 1 ] || echo --nocolor)
 	ruff check $$([ -t 1 ] || echo --no-cache) .
+	mypy
 
 sanity: setup
 	scripts/ansible-test.sh $(VENV) sanity --venv --python 3.11 $(SANITY_ARGS)
