@@ -1,0 +1,21 @@
+# The docs site, Galaxy's import checks and the execution-environment check, each run by `make test`:
+#   docs           build the HTML docs site into build/docs/html and check it (scripts/docs.sh)
+#   galaxy-check   galaxy-importer on the tarball `ansible-galaxy collection build` makes (scripts/galaxy-check.sh)
+#   ee-check       ansible-builder introspect and create for meta/execution-environment.yml (scripts/ee-check.sh)
+# Their tools live in .venv-docs (requirements-docs.txt, scripts/docs-venv.sh).
+
+.PHONY: docs galaxy-check ee-check docs-distclean
+TEST_STEPS += docs galaxy-check ee-check
+
+docs: setup
+	@scripts/docs.sh
+
+galaxy-check: setup
+	@scripts/galaxy-check.sh
+
+ee-check: setup
+	@scripts/ee-check.sh
+
+distclean: docs-distclean
+docs-distclean:
+	rm -rf .venv-docs
