@@ -17,6 +17,10 @@
 #   bench             bench/expansion.py, then bench/run.py (bench-expansion: only the first)
 #   format            ruff --fix and black on the Python code
 #   fuzz              property-based tests (hypothesis), long profile, cases and failures per test
+#   docs              HTML docs site (antsibull-docs, Sphinx -W) in build/docs/html, its links and
+#                     Chromium screenshots checked                     (scripts/docs.sh, mk/docs.mk)
+#   galaxy-check      galaxy-importer on the built collection tarball (scripts/galaxy-check.sh)
+#   ee-check          ansible-builder introspect + create for meta/execution-environment.yml
 #   clean             build/ and test output (keeps the venvs; `make distclean` drops them)
 #
 # ansible-test runs through scripts/ansible-test.sh, which copies the working tree to
