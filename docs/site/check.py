@@ -67,8 +67,10 @@ def check_links(site: str) -> int:
                     broken.append(where + " (no such anchor)")
     for line in broken:
         print("broken link: " + line)
-    print("docs links: %d pages, %d internal links checked, %d broken, %d external links not followed" % (
-        len(pages), checked, len(broken), external))
+    print(
+        "docs links: %d pages, %d internal links checked, %d broken, %d external links not followed"
+        % (len(pages), checked, len(broken), external)
+    )
     return 1 if broken or not checked else 0
 
 
@@ -89,8 +91,8 @@ def check_png(path: str, width: int, height: int) -> int:
         return 1
     offset, chunks, idat = 8, {}, b""
     while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        body = data[offset + 8:offset + 8 + length]
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        body = data[offset + 8 : offset + 8 + length]
         chunks[kind] = body
         if kind == b"IDAT":
             idat += body
@@ -105,7 +107,7 @@ def check_png(path: str, width: int, height: int) -> int:
     if depth != 8 or not channels or len(raw) != row * got_height:
         problems.append("incomplete or unexpected image data")
     # rows that differ from each other: a page that rendered nothing is one colour, all its rows alike
-    elif len({raw[i * row + 1:(i + 1) * row] for i in range(0, got_height, 8)}) < 10:
+    elif len({raw[i * row + 1 : (i + 1) * row] for i in range(0, got_height, 8)}) < 10:
         problems.append("almost blank (fewer than 10 distinct rows)")
     for problem in problems:
         print("%s: %s" % (path, problem))

@@ -44,7 +44,9 @@ ANSIBLE_PAGES = {
     "common_return_values": "reference_appendices/common_return_values.html#common-return-values",
     "ansible_configuration_settings": "reference_appendices/config.html#ansible-configuration-settings",
 }
-PLUGIN_LABEL = re.compile(r"^ansible_collections\.(\w+)\.(\w+)\.(\w+)_(module|lookup|filter|test|role|connection|inventory)$")
+PLUGIN_LABEL = re.compile(
+    r"^ansible_collections\.(\w+)\.(\w+)\.(\w+)_(module|lookup|filter|test|role|connection|inventory)$"
+)
 OWN_COLLECTION = ("polytope", "core")
 
 

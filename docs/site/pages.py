@@ -109,7 +109,9 @@ class LinkRewriter:
         if target is not None and not target.startswith("..") and os.path.exists(os.path.join(self.root, target)):
             # a file of the collection that is no page of the site: its path, which the reader finds in the tarball
             return {"t": "Code", "c": [["", [], []], target.rstrip("/") + ("/" if path.endswith("/") else "")]}
-        raise SystemExit("docs: %s links to %r, neither a web address nor a file of the collection" % (self.source, url))
+        raise SystemExit(
+            "docs: %s links to %r, neither a web address nor a file of the collection" % (self.source, url)
+        )
 
 
 def markdown_to_rst(root: str, text: str, source: str, refs: dict[str, str]) -> str:
