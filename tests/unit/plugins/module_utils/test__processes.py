@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from ansible_collections.polytope.core.plugins.module_utils._processes import process_alive
 
@@ -17,3 +18,19 @@ def test_init_is_alive() -> None:
 
 def test_a_pid_above_linux_largest_is_not() -> None:
     assert not process_alive(2**22 + 13)
+
+
+def test_a_zombie_is_not_alive() -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        assert not process_alive(pid)
+    finally:
+        os.waitpid(pid, 0)
