@@ -4,7 +4,7 @@
 #   ee-check       ansible-builder introspect and create for meta/execution-environment.yml (scripts/ee-check.sh)
 # Their tools live in .venv-docs (requirements-docs.txt, scripts/docs-venv.sh).
 
-.PHONY: docs galaxy-check ee-check docs-distclean
+.PHONY: docs galaxy-check ee-check docs-clean docs-distclean
 TEST_STEPS += docs galaxy-check ee-check
 
 docs: setup
@@ -15,6 +15,11 @@ galaxy-check: setup
 
 ee-check: setup
 	@scripts/ee-check.sh
+
+# the guide pages docs/site/pages.py writes into the tree (build/ goes with `make clean` itself)
+clean: docs-clean
+docs-clean:
+	rm -rf docs/docsite/rst
 
 distclean: docs-distclean
 docs-distclean:
