@@ -1,0 +1,689 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The chaos suite: faults injected into real rollouts of polytope.core.container, run through ansible-playbook
+against an engine of the suite's own (rig.py), and the checks after each fault.
+
+    python tests/chaos/chaos.py [--seed N] [--faults N]       (as root; `make chaos`, `make chaos-small`)
+
+Each fault is planned from the seed: the run is killed (SIGKILL of the whole process tree) or the engine is
+restarted at a point of a rollout (an engine event, a dataset store under way, or a delay); the dataset store
+is full; a pull fails; the engine is slow, or goes away, behind a delaying proxy; a replacement exits at once.
+After each: the next run converges and a rerun changes nothing; no more replicas were down than the rollout
+allows (the previous replicas all run after a broken change failed); every marker written into the shared
+volume, every filled volume and every stored dataset version is intact, and every retired replica's data was
+stored; no helper, lock, marker, set-aside replica, stray volume or ``.incoming-*`` file is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional
+
+import docker
+
+import rig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = os.path.join(ROOT, "tests", "chaos", "converge.yml")
+WORK = "/run/pt-chaos"
+STORE = os.path.join(WORK, "store")
+SEED_DIR = os.path.join(WORK, "seed")
+PROJECT, ID, DATASET = "pt-chaos", "app", "chaos-out"
+IMAGES = ("polytope-test/busybox:latest", "polytope-test/busybox:v2")
+UNPULLABLE = {
+    "unresolvable": ("pt-chaos-nowhere.invalid/app:1", False),
+    "registry-refused": (f"{rig.HOST_ADDRESS}:5999/pt-chaos/app:1", False),
+    "update-no-registry": (IMAGES[0], True),
+}
+RUN_TIMEOUT = 300
+INCOMING = ".incoming-"
+BLOB = 150_000  # incompressible bytes a replica writes into its dataset: more than a full store has room for
+STORE_ROOM = 64 * 1024
+ALLOWED_IN_DATASET = re.compile(r"^(v[1-9][0-9]*\.(tar\.gz|json)|\.v[1-9][0-9]*\.reserved|\.lock)$")
+# (kind, weight in a block of ten faults): the first five of every block are one of each fault the suite is
+# about, so that a small run meets every one of them
+PRIMARY = ("kill", "engine-restart", "store-full", "pull-fail", "slow")
+EXTRA = ("kill", "kill", "crash-start", "engine-lost", "slow-kill")
+WORKLOAD = (
+    "trap 'exit 0' TERM; echo \"$GEN $HOSTNAME\" > /out/mark-$HOSTNAME; head -c $BLOB /dev/urandom > /out/blob; "
+    '[ "$CRASH" = 1 ] && exit 3; sleep 1; httpd -f -p 8080 -h /out & wait'
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    gen: int = 1
+    image: str = IMAGES[0]
+    scaling: int = 3
+    blob: int = 0
+
+
+@dataclass
+class Fault:
+    number: int
+    kind: str
+    change: str
+    target: Target
+    point: tuple[Any, ...] = ()
+    detail: str = ""
+    delay: float = 0.0
+    sig: int = signal.SIGTERM
+    parallelism: int = 1
+
+    def title(self, before: Target) -> str:
+        what = f"{self.kind}{' ' + self.detail if self.detail else ''}"
+        return f"{what} / {self.change} {before.scaling}->{self.target.scaling}"
+
+
+@dataclass
+class Outcome:
+    injected: bool = False
+    run_rc: Optional[int] = None
+    converged: bool = False
+    idempotent: bool = False
+    lost: list[str] = field(default_factory=list)
+    down: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def survived(self) -> bool:
+        return self.converged and self.idempotent and not (self.lost or self.down or self.leftovers)
+
+
+def point_text(point: tuple[Any, ...]) -> str:
+    if point[0] == "event":
+        return f"after {point[1]} {point[2]} #{point[3]}"
+    if point[0] == "ready":
+        return f"{point[2]:.1f}s after start #{point[1]} (readiness)"
+    if point[0] == "store":
+        return "while a dataset version is written"
+    return f"after {point[1]:.0%} of a rollout's time"
+
+
+def plan(seed: int, count: int, rollout: bool) -> list[Fault]:
+    # one generator for the order of the kinds and one for the rest, so that a small run is the start of a big one
+    order, rng = random.Random(seed), random.Random(seed + 1)
+    kinds: list[str] = []
+    while len(kinds) < count:
+        block, extra = list(PRIMARY), list(EXTRA)
+        order.shuffle(block)
+        order.shuffle(extra)
+        kinds += block + extra
+    faults, target = [], Target()
+    for number, kind in enumerate(kinds[:count], 1):
+        changes = (
+            ["replace", "image"]
+            + (["scale-up"] if target.scaling < 4 else [])
+            + (["scale-down"] if target.scaling > 2 else [])
+        )
+        if kind in ("store-full", "pull-fail", "crash-start"):
+            changes = ["replace"]
+        change = rng.choice(changes)
+        nxt = replace(target, gen=target.gen + 1, blob=0)
+        if change == "image":
+            nxt = replace(nxt, image=IMAGES[1] if target.image == IMAGES[0] else IMAGES[0])
+        elif change == "scale-up":
+            nxt = replace(target, scaling=rng.randint(target.scaling + 1, 4))
+        elif change == "scale-down":
+            nxt = replace(target, scaling=rng.randint(2, target.scaling - 1))
+        fault = Fault(number, kind, change, nxt, parallelism=rng.choice((1, 2)) if rollout else 1)
+        if kind in ("kill", "engine-restart", "engine-lost", "slow-kill"):
+            fault.point = pick_point(rng, change, abs(nxt.scaling - target.scaling) or nxt.scaling)
+        if kind == "engine-restart":
+            fault.sig = rng.choice((signal.SIGTERM, signal.SIGKILL))
+            fault.detail = "SIGKILL" if fault.sig == signal.SIGKILL else "SIGTERM"
+        if kind in ("slow", "slow-kill", "engine-lost"):
+            fault.delay = rng.choice((0.005, 0.01, 0.02, 0.04))
+            fault.detail = f"{int(fault.delay * 1000)}ms"
+        if kind == "pull-fail":
+            fault.detail = rng.choice(sorted(UNPULLABLE))
+        faults.append(fault)
+        target = nxt
+    return faults
+
+
+def pick_point(rng: random.Random, change: str, touched: int) -> tuple[Any, ...]:
+    """A point of a rollout that replaces, adds or removes `touched` replicas."""
+    # a delay is a share of the time the last rollout took; the lock is the first container a change creates
+    points: list[tuple[Any, ...]] = [("delay", round(rng.uniform(0.3, 0.9), 2)), ("event", "container", "create", 1)]
+    if change in ("replace", "image", "scale-up"):
+        points += [
+            ("event", "container", "create", rng.randint(2, touched + 1)),
+            ("event", "container", "start", rng.randint(1, touched)),
+            ("ready", rng.randint(1, touched), round(rng.uniform(0.1, 0.9), 1)),
+        ]
+    if change in ("replace", "image", "scale-down"):
+        points += [
+            ("event", "container", "die", rng.randint(1, touched)),
+            ("event", "container", "destroy", rng.randint(1, touched)),
+            ("store",),
+        ]
+    if change in ("replace", "image"):
+        points.append(("event", "container", "rename", rng.randint(1, touched)))
+    if change == "scale-up":
+        points.append(("event", "volume", "create", rng.randint(1, touched)))
+    return rng.choice(points)
+
+
+class Trigger:
+    """Fires `action` once at the fault's point of the run that is going on."""
+
+    def __init__(
+        self, client: docker.APIClient, point: tuple[Any, ...], action: Callable[[], None], rollout_seconds: float
+    ):
+        self.point, self.action, self.client = point, action, client
+        self.rollout_seconds = rollout_seconds
+        self.fired = threading.Event()
+        self.done = threading.Event()
+        self.stream: Any = None
+        target = {"event": self._events, "ready": self._events, "store": self._store, "delay": self._delay}[point[0]]
+        if point[0] in ("event", "ready"):
+            self.stream = client.events(
+                decode=True, since=int(time.time()) - 1, filters={"type": ["container", "volume"]}
+            )
+        self.started = time.time()
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+
+    def _fire(self) -> None:
+        if not self.done.is_set():
+            self.fired.set()
+            self.action()
+
+    def _events(self) -> None:
+        kind, action, nth = ("container", "start", self.point[1]) if self.point[0] == "ready" else self.point[1:4]
+        seen = 0
+        try:
+            for event in self.stream:
+                if event.get("timeNano", 0) < self.started * 1e9 or self.done.is_set():
+                    continue
+                if event.get("Type") == kind and event.get("Action") == action:
+                    seen += 1
+                    if seen == nth:
+                        if self.point[0] == "ready":
+                            time.sleep(self.point[2])
+                        self._fire()
+                        return
+        except Exception:  # pylint: disable=broad-exception-caught  # the stream ends when the engine restarts
+            return
+
+    def _store(self) -> None:
+        directory = os.path.join(STORE, DATASET)
+        while not self.done.is_set():
+            try:
+                if any(name.startswith(INCOMING) for name in os.listdir(directory)):
+                    self._fire()
+                    return
+            except OSError:
+                pass
+            time.sleep(0.002)
+
+    def _delay(self) -> None:
+        if not self.done.wait(self.point[1] * self.rollout_seconds):
+            self._fire()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.stream is not None:
+            try:
+                self.stream.close()
+            except Exception:  # pylint: disable=broad-exception-caught
+                pass
+
+
+class Sampler:
+    """Counts the running replicas while a run goes on: the fewest, and every container seen running."""
+
+    def __init__(self, client: docker.APIClient, seen: set[str]):
+        self.client, self.seen = client, seen
+        self.fewest: Optional[int] = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.done.is_set():
+            try:
+                running = replicas(self.client, running_only=True)
+            except Exception:  # pylint: disable=broad-exception-caught  # the engine is away for a moment
+                running = None
+            if running is not None:
+                self.seen.update(container["Id"] for container in running)
+                self.fewest = len(running) if self.fewest is None else min(self.fewest, len(running))
+            self.done.wait(0.1)
+
+    def stop(self) -> Optional[int]:
+        self.done.set()
+        self.thread.join()
+        return self.fewest
+
+
+def replicas(client: docker.APIClient, running_only: bool = False) -> list[dict[str, Any]]:
+    """The replicas of the suite's id (set-aside ones too): the containers with a replica number."""
+    found = client.containers(all=not running_only, filters={"label": [f"polytope.id={ID}", "polytope.replica"]})
+    return [c for c in found if "polytope.helper" not in (c.get("Labels") or {})]
+
+
+class Suite:
+    def __init__(self, seed: int, logs: str):
+        self.seed, self.logs = seed, logs
+        self.client = docker.APIClient(base_url=rig.DOCKER_HOST, version="1.41", timeout=30)
+        self.engine = rig.Engine(list(IMAGES))
+        self.store = rig.Store(STORE)
+        self.proxy: Optional[rig.DelayProxy] = None
+        self.seen: set[str] = set()  # every replica container seen running
+        self.versions: dict[int, str] = {}  # version number -> sha256 of its archive when first seen
+        self.markers: dict[str, str] = {}
+        self.seed_digests: dict[str, str] = {}
+        self.runs = 0
+        self.current = Target()
+        self.rollout = False
+        self.play_seconds = 0.0
+        self.rollout_seconds = 5.0  # how long the last run that changed something took
+
+    # -- runs -------------------------------------------------------------------------------------------
+    def spec(self, target: Target, fault: Optional[Fault] = None, docker_host: str = rig.DOCKER_HOST) -> dict[str, Any]:
+        image, update = target.image, False
+        env = {"GEN": str(target.gen), "BLOB": str(target.blob)}
+        if fault is not None and fault.kind == "pull-fail":
+            image, update = UNPULLABLE[fault.detail]
+        if fault is not None and fault.kind == "crash-start":
+            env["CRASH"] = "1"
+        spec = {
+            "id": ID,
+            "project": PROJECT,
+            "image": image,
+            "update_image": update,
+            "scaling": target.scaling,
+            "cmd": ["sh", "-c", WORKLOAD],
+            "env": env,
+            "mounts": [
+                {"source": {"type": "volume", "id": "data", "scope": "project"}, "path": "/data"},
+                {"source": {"type": "volume", "source": {"type": "host", "path": SEED_DIR}}, "path": "/seed"},
+                {"source": {"type": "string", "data": "chaos\n"}, "path": "/out/.keep"},
+            ],
+            "datasets": [{"path": "/out", "sink": DATASET}],
+            "services": [{"id": "web", "ports": [{"port": 8080, "protocol": "http"}]}],
+            "restart": {"policy": "always"},
+            "publish_address": "127.0.0.1",
+            "stop_timeout": 2,
+            "wait_timeout": 20,
+            "dataset_store": STORE,
+            "docker_host": docker_host,
+            "timeout": 20,
+        }
+        if self.rollout and fault is not None:
+            spec["rollout"] = {"parallelism": fault.parallelism}
+        return spec
+
+    def play(
+        self,
+        spec: dict[str, Any],
+        step: str,
+        trigger: Optional[Callable[[Callable[[], None]], Trigger]] = None,
+        action: Optional[Callable[[int], None]] = None,
+    ) -> tuple[int, bool, bool]:
+        """Run the playbook once; (exit code, changed, whether the trigger fired)."""
+        self.runs += 1
+        base = os.path.join(self.logs, f"{self.runs:03d}-{step}")
+        with open(base + ".json", "w", encoding="utf-8") as handle:
+            json.dump({"chaos_spec": spec}, handle)
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+            ANSIBLE_NOCOLOR="1",
+        )
+        command = [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            PLAYBOOK,
+            "-e",
+            "@" + base + ".json",
+            "-v",
+        ]
+        started = time.monotonic()
+        with (
+            open(base + ".log", "w", encoding="utf-8") as log,
+            subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) as process,
+        ):
+
+            def fire() -> None:
+                if action is not None:
+                    action(process.pid)
+
+            armed = trigger(fire) if trigger else None
+            try:
+                rc = process.wait(RUN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                rig.kill_tree(process.pid)
+                rc = process.wait()
+                log.write(f"\nchaos: the run was still going after {RUN_TIMEOUT}s and was killed\n")
+            if armed is not None:
+                armed.stop()
+                if armed.fired.is_set():
+                    armed.thread.join(120)  # an engine restart under way ends before anything else
+        with open(base + ".log", encoding="utf-8") as log:
+            text = log.read()
+        recap = re.search(r"changed=(\d+)", text)
+        self.play_seconds += time.monotonic() - started
+        if rc == 0 and recap and int(recap.group(1)) and not armed:
+            self.rollout_seconds = time.monotonic() - started
+        return rc, bool(recap and int(recap.group(1))), bool(armed and armed.fired.is_set())
+
+    # -- faults -----------------------------------------------------------------------------------------
+    def inject(self, fault: Fault) -> Outcome:
+        outcome, before = Outcome(), self.current
+        old_ids = {c["Id"] for c in replicas(self.client, running_only=True)}
+        docker_host = rig.DOCKER_HOST
+        if fault.kind in ("slow", "slow-kill", "engine-lost"):
+            self.proxy = rig.DelayProxy(fault.delay)
+            docker_host = self.proxy.docker_host
+        if fault.kind == "store-full":
+            # the replicas to retire hold more than the store will have room for
+            rc, _changed, _fired = self.play(self.spec(replace(before, blob=BLOB)), f"f{fault.number}-prepare")
+            if rc != 0:
+                outcome.notes.append("preparing the full store failed")
+            self.remember()
+            old_ids = {c["Id"] for c in replicas(self.client, running_only=True)}
+            self.store.fill(STORE_ROOM)
+            outcome.injected = True
+
+        def act(pid: int) -> None:
+            if fault.kind in ("kill", "slow-kill"):
+                outcome.notes.append(f"killed {rig.kill_tree(pid)} processes")
+            elif fault.kind == "engine-restart":
+                self.engine.restart(fault.sig)
+            elif fault.kind == "engine-lost" and self.proxy is not None:
+                self.proxy.close()
+
+        def arm(fire: Callable[[], None]) -> Trigger:
+            return Trigger(self.client, fault.point, fire, self.rollout_seconds)
+
+        sampler = Sampler(self.client, self.seen)
+        rc, _changed, fired = self.play(
+            self.spec(fault.target, fault, docker_host),
+            f"f{fault.number}-{fault.kind}",
+            arm if fault.point else None,
+            act,
+        )
+        fewest = sampler.stop()
+        outcome.run_rc = rc
+        outcome.injected = outcome.injected or fired or fault.kind in ("slow", "pull-fail", "crash-start")
+        if fault.kind == "engine-restart" and fired:
+            self.engine.start()
+        self.check_allowance(fault, before, old_ids, rc, fewest, outcome)
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
+        if fault.kind == "store-full":
+            self.store.unfill()
+        self.recover(fault, outcome)
+        return outcome
+
+    def check_allowance(
+        self, fault: Fault, before: Target, old_ids: set[str], rc: int, fewest: Optional[int], outcome: Outcome
+    ) -> None:
+        broken = fault.kind in ("store-full", "pull-fail", "crash-start")
+        if broken:
+            running = {c["Id"] for c in replicas(self.client, running_only=True)}
+            if rc == 0:
+                outcome.notes.append("the broken change did not fail")
+            if not old_ids <= running:
+                outcome.down.append(
+                    f"{len(old_ids - running)} of the previous {len(old_ids)} replicas do not run after the broken change failed"
+                )
+            return
+        floor = min(before.scaling, fault.target.scaling) - fault.parallelism
+        if fault.kind == "engine-restart":
+            # the engine itself stopped every container; its restart policy brings them back
+            deadline = time.monotonic() + 30
+            while len(replicas(self.client, running_only=True)) < floor and time.monotonic() < deadline:
+                time.sleep(0.2)
+            fewest = len(replicas(self.client, running_only=True))
+        if fewest is not None and fewest < floor:
+            outcome.down.append(f"only {fewest} replicas ran at one point; the rollout allows {floor}")
+
+    def recover(self, fault: Fault, outcome: Outcome) -> None:
+        rc, _changed, _fired = self.play(self.spec(fault.target), f"f{fault.number}-recover")
+        outcome.converged = rc == 0
+        if rc == 0:
+            rc, changed, _fired = self.play(self.spec(fault.target), f"f{fault.number}-rerun")
+            outcome.idempotent = rc == 0 and not changed
+            if not outcome.idempotent:
+                outcome.notes.append(f"the rerun after recovery: exit {rc}, changed={changed}")
+        self.current = fault.target
+        self.check_state(fault.target, outcome)
+        if not outcome.converged:
+            # later faults need a converged start
+            for attempt in range(2):
+                if self.play(self.spec(fault.target), f"f{fault.number}-repair{attempt + 1}")[0] == 0:
+                    break
+
+    # -- checks -----------------------------------------------------------------------------------------
+    def shell(self, container: str, script: str) -> str:
+        run = self.client.exec_create(container, ["sh", "-c", script])
+        output = self.client.exec_start(run["Id"]).decode(errors="replace")
+        if self.client.exec_inspect(run["Id"]).get("ExitCode"):
+            raise RuntimeError(f"{container}: {script}: {output.strip()}")
+        return output
+
+    def remember(self) -> None:
+        """Take note of what a converged state holds, so that later checks find it again."""
+        self.seen.update(c["Id"] for c in replicas(self.client, running_only=True))
+        for number, (digest, _metadata) in self.stored().items():
+            self.versions.setdefault(number, digest)
+
+    def write_marker(self, number: int) -> None:
+        name = f"marker-{number}"
+        value = f"{self.seed}-{number}-{random.Random(self.seed * 1000 + number).getrandbits(64):x}"
+        self.shell(f"{PROJECT}.{ID}", f"echo {value} > /data/{name} && sync")
+        self.markers[name] = value
+
+    def stored(self) -> dict[int, tuple[str, dict[str, Any]]]:
+        directory = os.path.join(STORE, DATASET)
+        found = {}
+        for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            match = re.match(r"^v([0-9]+)\.json$", name)
+            if match:
+                with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                    metadata = json.load(handle)
+                archive = os.path.join(directory, f"v{match.group(1)}.tar.gz")
+                digest = ""
+                if os.path.exists(archive):
+                    with open(archive, "rb") as handle:
+                        digest = hashlib.sha256(handle.read()).hexdigest()
+                found[int(match.group(1))] = (digest, metadata)
+        return found
+
+    def check_state(self, target: Target, outcome: Outcome) -> None:
+        expected = {f"{PROJECT}.{ID}"} | {f"{PROJECT}.{ID}.{k}" for k in range(2, target.scaling + 1)}
+        everything = self.client.containers(all=True)
+        by_name = {c["Names"][0].lstrip("/"): c for c in everything}
+        for name, container in sorted(by_name.items()):
+            if name not in expected:
+                outcome.leftovers.append(f"container {name} ({container['State']})")
+        wanted_volumes = {f"{PROJECT}.data"}
+        for name in sorted(expected):
+            container = by_name.get(name)
+            if container is None or container["State"] != "running":
+                outcome.notes.append(f"replica {name} does not run")
+                outcome.converged = False
+                continue
+            inspect = self.client.inspect_container(container["Id"])
+            if f"GEN={target.gen}" not in inspect["Config"]["Env"] or inspect["Config"]["Image"] != target.image:
+                outcome.notes.append(f"{name} does not run generation {target.gen} of {target.image}")
+                outcome.converged = False
+            wanted_volumes |= {m["Name"] for m in inspect["Mounts"] if m.get("Type") == "volume"}
+            digest = self.shell(name, "cd /seed && md5sum $(ls | sort)")
+            if digest != self.seed_digests["all"]:
+                outcome.lost.append(f"volume of {name} at /seed does not hold its source")
+        for volume in self.client.volumes().get("Volumes") or []:
+            if volume["Name"] not in wanted_volumes:
+                outcome.leftovers.append(f"volume {volume['Name']}")
+        if f"{PROJECT}.{ID}" in by_name and by_name[f"{PROJECT}.{ID}"]["State"] == "running":
+            listing = self.shell(
+                f"{PROJECT}.{ID}", "for f in /data/marker-*; do [ -e $f ] && echo $(basename $f) $(cat $f); done; true"
+            )
+            present = dict(line.split(" ", 1) for line in listing.splitlines() if " " in line)
+            for name, value in self.markers.items():
+                if present.get(name) != value:
+                    outcome.lost.append(f"volume {PROJECT}.data lost {name}")
+        self.check_store(outcome)
+
+    def check_store(self, outcome: Outcome) -> None:
+        stored = self.stored()
+        for number, digest in sorted(self.versions.items()):
+            if number not in stored or stored[number][0] != digest:
+                outcome.lost.append(f"dataset {DATASET} version {number} is gone or changed")
+        containers = set()
+        for number, (digest, metadata) in sorted(stored.items()):
+            if digest != metadata.get("sha256"):
+                outcome.lost.append(f"dataset {DATASET} version {number}: the archive does not match its sha256")
+                continue
+            container = (metadata.get("source") or {}).get("container", "")
+            containers.add(container)
+            if number not in self.versions:
+                try:
+                    with tarfile.open(os.path.join(STORE, DATASET, f"v{number}.tar.gz")) as archive:
+                        names = archive.getnames()
+                except (OSError, tarfile.TarError) as exc:
+                    outcome.lost.append(f"dataset {DATASET} version {number} cannot be read: {exc}")
+                    continue
+                if not any(name.endswith(f"mark-{container[:12]}") for name in names):
+                    outcome.notes.append(f"version {number} has no mark of {container[:12]}")
+                self.versions[number] = digest
+        present = {c["Id"] for c in self.client.containers(all=True)}
+        for container in sorted(self.seen - present - containers):
+            outcome.lost.append(f"replica container {container[:12]} was removed without storing its dataset")
+        self.seen &= present
+        for directory, _dirs, files in os.walk(STORE):
+            for name in files:
+                if name.startswith(INCOMING) or (directory != STORE and not ALLOWED_IN_DATASET.match(name)):
+                    outcome.leftovers.append(f"file {os.path.join(directory, name)}")
+
+    # -- the whole suite --------------------------------------------------------------------------------
+    def setup(self) -> None:
+        os.makedirs(SEED_DIR, exist_ok=True)
+        rng = random.Random(self.seed)
+        for index in range(16):
+            with open(os.path.join(SEED_DIR, f"part-{index:02d}"), "wb") as handle:
+                handle.write(rng.randbytes(64 * 1024))
+        self.seed_digests["all"] = subprocess.run(
+            "cd " + SEED_DIR + " && md5sum $(ls | sort)", shell=True, check=True, capture_output=True, text=True
+        ).stdout
+        self.engine.up()
+        self.store.mount()
+        doc = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-j", "polytope.core.container"],
+            cwd=ROOT,
+            env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.rollout = "rollout" in json.loads(doc.stdout)["polytope.core.container"]["doc"]["options"]
+        rc, _changed, _fired = self.play(self.spec(self.current), "initial")
+        if rc != 0:
+            raise RuntimeError(f"the first converge failed; see {self.logs}")
+        self.remember()
+
+    def teardown(self) -> None:
+        if self.proxy is not None:
+            self.proxy.close()
+        self.engine.down()
+        self.store.unmount()
+        subprocess.run(["rm", "-rf", WORK], check=False)
+
+
+def report(faults: list[Fault], outcomes: list[Outcome], seconds: float) -> bool:
+    kinds = sorted({f.kind for f in faults}, key=(PRIMARY + EXTRA).index)
+    print(
+        f"\n{'fault':16} {'planned':>8} {'injected':>9} {'survived':>9} {'lost data':>10} {'replicas down':>14} {'leftovers':>10}"
+    )
+    totals = [0] * 6
+    for kind in kinds + ["total"]:
+        pairs = [(f, o) for f, o in zip(faults, outcomes) if kind in ("total", f.kind)]
+        row = [
+            len(pairs),
+            sum(o.injected for _f, o in pairs),
+            sum(o.survived for f, o in pairs if o.injected),
+            sum(len(o.lost) for _f, o in pairs),
+            sum(len(o.down) for _f, o in pairs),
+            sum(len(o.leftovers) for _f, o in pairs),
+        ]
+        if kind == "total":
+            totals = row
+        print(f"{kind:16} {row[0]:>8} {row[1]:>9} {row[2]:>9} {row[3]:>10} {row[4]:>14} {row[5]:>10}")
+    failed = [o for o in outcomes if not o.survived]
+    print(
+        f"chaos: {totals[1]} faults injected, {totals[2]} survived, lost data {totals[3]}, "
+        f"replicas down beyond the allowance {totals[4]}, leftovers {totals[5]} ({seconds:.0f}s)"
+    )
+    return not failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "1")))
+    parser.add_argument("--faults", type=int, default=int(os.environ.get("CHAOS_FAULTS", "40")))
+    parser.add_argument("--logs", default=os.path.join(ROOT, "build", "chaos"))
+    args = parser.parse_args()
+    logs = os.path.join(args.logs, f"seed-{args.seed}")
+    subprocess.run(["rm", "-rf", logs], check=False)
+    os.makedirs(logs)
+    suite = Suite(args.seed, logs)
+    faults = plan(args.seed, args.faults, rollout=False)
+    outcomes: list[Outcome] = []
+    start = time.monotonic()
+    print(
+        f"chaos: seed {args.seed}, {args.faults} faults, engine {rig.DOCKER_HOST} in namespace {rig.NAMESPACE}, logs {logs}"
+    )
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))  # tear down on TERM too
+    try:
+        suite.teardown()  # what a killed earlier run left
+        suite.setup()
+        if suite.rollout:
+            faults = plan(args.seed, args.faults, rollout=True)
+        for fault in faults:
+            before, started, played = suite.current, time.monotonic(), suite.play_seconds
+            try:
+                suite.write_marker(fault.number)
+            except (RuntimeError, docker.errors.APIError) as exc:
+                print(f"      marker {fault.number} not written: {exc}")
+            outcome = suite.inject(fault)
+            outcomes.append(outcome)
+            status = "NOT SURVIVED" if not outcome.survived else ("survived" if outcome.injected else "not injected")
+            point = point_text(fault.point) if fault.point else ""
+            print(
+                f"{fault.number:3d} {fault.title(before):44} {point:38} run exit {outcome.run_rc}: {status} "
+                f"({time.monotonic() - started:.0f}s, playbooks {suite.play_seconds - played:.0f}s)",
+                flush=True,
+            )
+            for line in (
+                outcome.lost + outcome.down + outcome.leftovers + (outcome.notes if not outcome.survived else [])
+            ):
+                print(f"      {line}")
+    finally:
+        suite.teardown()
+    return (
+        0 if report(faults[: len(outcomes)], outcomes, time.monotonic() - start) and len(outcomes) == len(faults) else 1
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

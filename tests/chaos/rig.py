@@ -1,0 +1,318 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The chaos suite's rig: an engine of its own in a network namespace, a delaying TCP proxy in front of it,
+a tmpfs dataset store, and killing a process tree.
+
+The engine is restarted and made slow on purpose, so it is never the machine's main engine. Its replicas are
+reachable from here (the module probes a local engine's replicas at their own addresses): its networks come
+from a pool that this machine routes to the namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from typing import Optional
+
+NAMESPACE = "pt-chaos"
+BRIDGE = "br-pt-chaos"
+VETH = "vpt-chaos"
+HOST_ADDRESS = "10.94.0.1"
+ENGINE_ADDRESS = "10.94.0.11"
+BIP = "172.23.0.1/16"
+# the engine's own networks (the module's project network among them), routed to the namespace from here
+POOL = "10.94.128.0/17"
+SOCKET = "/run/docker-pt-chaos.sock"
+DOCKER_HOST = "unix://" + SOCKET
+DATA_ROOT = "/var/lib/docker-pt-chaos"
+EXEC_ROOT = "/run/docker-pt-chaos"
+PIDFILE = "/run/docker-pt-chaos.pid"
+LOG = "/var/log/dockerd-pt-chaos.log"
+STORE_SIZE = "32m"
+
+
+def run(*command: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: exit {result.returncode}: {(result.stderr or result.stdout).strip()}")
+    if not quiet and result.returncode != 0:
+        print(f"  ({' '.join(command)}: exit {result.returncode})")
+    return result
+
+
+def engine_cli(*arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run("docker", "-H", DOCKER_HOST, *arguments, check=check, quiet=True)
+
+
+def process_tree(root: int) -> list[int]:
+    """The process and every process below it (ansible-core's workers live in sessions of their own)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
+
+
+def kill_tree(root: int) -> int:
+    """SIGKILL a process and everything below it, as a crash of the controller would; the number killed."""
+    killed = 0
+    for pid in process_tree(root):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            pass
+    return killed
+
+
+class Engine:
+    """dockerd in the namespace: up (idempotent), restart, down (everything it made, also after a crash)."""
+
+    def __init__(self, images: list[str]):
+        self.images = images
+
+    def up(self) -> None:
+        if run("ip", "link", "show", BRIDGE, check=False, quiet=True).returncode != 0:
+            run("ip", "link", "add", BRIDGE, "type", "bridge")
+            run("ip", "addr", "add", f"{HOST_ADDRESS}/24", "dev", BRIDGE)
+        run("ip", "link", "set", BRIDGE, "up")
+        if NAMESPACE not in run("ip", "netns", "list").stdout.split():
+            run("ip", "netns", "add", NAMESPACE)
+            run("ip", "link", "add", VETH, "type", "veth", "peer", "name", "eth0", "netns", NAMESPACE)
+            run("ip", "link", "set", VETH, "master", BRIDGE, "up")
+            inside = f"ip addr add {ENGINE_ADDRESS}/24 dev eth0 && ip link set eth0 up && ip link set lo up"
+            run("ip", "netns", "exec", NAMESPACE, "sh", "-c", f"{inside} && ip route add default via {HOST_ADDRESS}")
+            # nothing answers names here: refuse DNS at once instead of letting a pull wait out its timeout
+            for protocol, reject in (("udp", "icmp-port-unreachable"), ("tcp", "tcp-reset")):
+                run(
+                    "ip",
+                    "netns",
+                    "exec",
+                    NAMESPACE,
+                    "iptables",
+                    "-I",
+                    "OUTPUT",
+                    "-p",
+                    protocol,
+                    "--dport",
+                    "53",
+                    "-j",
+                    "REJECT",
+                    "--reject-with",
+                    reject,
+                )
+        if run("ip", "route", "show", POOL, quiet=True).stdout.strip() == "":
+            run("ip", "route", "add", POOL, "via", ENGINE_ADDRESS)
+        self.start()
+        for image in self.images:
+            if engine_cli("image", "inspect", image, check=False).returncode != 0:
+                subprocess.run(f"docker save {image} | docker -H {DOCKER_HOST} load -q", shell=True, check=True)
+
+    def pid(self) -> Optional[int]:
+        try:
+            with open(PIDFILE, encoding="utf-8") as handle:
+                pid = int(handle.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def answers(self) -> bool:
+        return engine_cli("version", "--format", "{{.Server.Version}}", check=False).returncode == 0
+
+    def start(self) -> None:
+        if self.pid() is None:
+            with open(LOG, "ab") as log:
+                subprocess.Popen(  # pylint: disable=consider-using-with
+                    [
+                        "nsenter",
+                        f"--net=/var/run/netns/{NAMESPACE}",
+                        "dockerd",
+                        "--data-root",
+                        DATA_ROOT,
+                        "--exec-root",
+                        EXEC_ROOT,
+                        "--pidfile",
+                        PIDFILE,
+                        "-H",
+                        DOCKER_HOST,
+                        "--bip",
+                        BIP,
+                        "--default-address-pool",
+                        f"base={POOL},size=24",
+                        "--cgroup-parent",
+                        "docker-pt-chaos",
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+        deadline = time.monotonic() + 60
+        while not self.answers():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the chaos engine did not answer within 60 s; see {LOG}")
+            time.sleep(0.2)
+        # dockerd drops forwarded traffic to its networks; the module probes replicas from here
+        rule = ["-s", f"{HOST_ADDRESS}/32", "-j", "ACCEPT"]
+        inside = ["nsenter", f"--net=/var/run/netns/{NAMESPACE}", "iptables"]
+        if run(*inside, "-C", "DOCKER-USER", *rule, check=False, quiet=True).returncode != 0:
+            run(*inside, "-I", "DOCKER-USER", *rule)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, sig)
+        deadline = time.monotonic() + 60
+        while self.pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if sig == signal.SIGKILL:
+            try:
+                os.unlink(PIDFILE)
+            except FileNotFoundError:
+                pass
+
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        self.stop(sig)
+        self.start()
+
+    def down(self) -> None:
+        pid = self.pid()
+        if pid is not None and self.answers():
+            ids = engine_cli("ps", "-aq", check=False).stdout.split()
+            if ids:
+                engine_cli("rm", "-f", *ids, check=False)
+        self.stop()
+        run("ip", "route", "del", POOL, check=False, quiet=True)
+        if NAMESPACE in run("ip", "netns", "list").stdout.split():
+            run("ip", "netns", "del", NAMESPACE, check=False)
+        run("ip", "link", "del", VETH, check=False, quiet=True)
+        run("ip", "link", "del", BRIDGE, check=False, quiet=True)
+        # containerd-shims of the engine's containers keep its mounts busy for a moment after it stops
+        for _attempt in range(20):
+            run(
+                "sh",
+                "-c",
+                f"grep -o ' {DATA_ROOT}[^ ]*\\| {EXEC_ROOT}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
+                check=False,
+                quiet=True,
+            )
+            shutil.rmtree(DATA_ROOT, ignore_errors=True)
+            shutil.rmtree(EXEC_ROOT, ignore_errors=True)
+            if not os.path.exists(DATA_ROOT) and not os.path.exists(EXEC_ROOT):
+                break
+            time.sleep(0.5)
+        for path in (SOCKET, PIDFILE):
+            if os.path.lexists(path):
+                os.unlink(path)
+
+
+class Store:
+    """The dataset store: a tmpfs, so that it can be made full by shrinking it to what it holds plus a little."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def mount(self) -> None:
+        os.makedirs(self.path, exist_ok=True)
+        if not os.path.ismount(self.path):
+            run("mount", "-t", "tmpfs", "-o", f"size={STORE_SIZE},mode=0700", "pt-chaos-store", self.path)
+
+    def fill(self, free_bytes: int) -> None:
+        stat = os.statvfs(self.path)
+        used = (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+        run("mount", "-o", f"remount,size={used + free_bytes}", self.path)
+
+    def unfill(self) -> None:
+        run("mount", "-o", f"remount,size={STORE_SIZE}", self.path)
+
+    def unmount(self) -> None:
+        if os.path.ismount(self.path):
+            run("umount", self.path, check=False)
+
+
+class DelayProxy:
+    """tcp://127.0.0.1:PORT to the engine's socket, every chunk held back `delay` seconds in each direction."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def docker_host(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(SOCKET)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                if self.closed:
+                    client.close()
+                    upstream.close()
+                    return
+                self.connections += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                time.sleep(self.delay)
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        """Take the engine away: the listener and every connection through it."""
+        with self.lock:
+            self.closed = True
+            doomed = list(self.connections)
+        for end in [self.listener, *doomed]:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
