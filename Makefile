@@ -17,6 +17,8 @@
 #   bench             bench/expansion.py, then bench/run.py (bench-expansion: only the first)
 #   format            ruff --fix and black on the Python code
 #   fuzz              property-based tests (hypothesis), long profile, cases and failures per test
+#   chaos             faults injected into real rollouts on an engine of its own (CHAOS_SEED, CHAOS_FAULTS);
+#                     chaos-small, a few of them, is a step of make test (mk/chaos.mk)
 #   docs              HTML docs site (antsibull-docs, Sphinx -W) in build/docs/html, its links and
 #                     Chromium screenshots checked                     (scripts/docs.sh, mk/docs.mk)
 #   galaxy-check      galaxy-importer on the built collection tarball (scripts/galaxy-check.sh)
