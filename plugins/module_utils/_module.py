@@ -34,6 +34,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec import (
     SpecError,
     parse_spec,
 )
+from ansible_collections.polytope.core.plugins.module_utils._swarm.module import run_swarm
 
 NETWORK_NAME_EXPECTED = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 
@@ -94,6 +95,9 @@ def run_module(module: Any) -> None:
         local_engine = is_local_engine(settings["docker_host"])
     except SpecError as exc:
         module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", problems=exc.problems, changed=False)
+    if params.get("orchestrator") == "swarm":
+        run_swarm(module, spec, settings)
+        return
     copy_actions: list[str] = []
     try:
         pending, copy_actions = install_copies(params.get("controller_copies"), module.check_mode)

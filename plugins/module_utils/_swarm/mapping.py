@@ -1,0 +1,403 @@
+# Copyright (c) polytope.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The frozen spec as a Swarm service spec (the Engine API's ServiceSpec), and the comparison with a stored one.
+
+Pure logic over plain dicts: no Ansible and no Docker objects. Everything that cannot map is reported by
+``check`` before the module touches the swarm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+    LABEL_ID,
+    LABEL_MANAGED,
+    LABEL_PROJECT,
+    MANAGED_BY,
+    aliases,
+    default_network,
+    healthcheck_body,
+)
+from ansible_collections.polytope.core.plugins.module_utils._mounts import volume_base_name
+from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import (
+    ROLLBACK,
+    RolloutPolicy,
+    resolve_parallelism,
+    starts_first,
+)
+from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
+
+SECOND = 10**9
+INSTANCE_TYPE_LABEL = "polytope.instance-type"
+PUBLISH_MODES = ("ingress", "host")
+ENDPOINT_MODES = ("vip", "dnsrr")
+RESTART_CONDITIONS = {"no": "none", "always": "any", "on-failure": "on-failure"}
+# Swarm's own pause between restarts (the CLI's default): without it a crashing task restarts at once.
+RESTART_DELAY = 5 * SECOND
+# swarmkit refuses a config above 500 KiB (MaxConfigSize).
+MAX_CONFIG_SIZE = 500 * 1024
+# A service name is one DNS label.
+MAX_NAME = 63
+_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9])*")
+LABEL_CONFIG_DIGEST = "polytope.config-digest"
+
+
+@dataclass(frozen=True)
+class SwarmOptions:
+    """What the module gives the backend besides the spec."""
+
+    state: str = "started"
+    network: Optional[str] = None
+    publish_mode: str = "ingress"
+    endpoint_mode: str = "vip"
+    publish_address: str = "0.0.0.0"
+    stop_timeout: int = 10
+    project_dir: Optional[str] = None
+    rollout: RolloutPolicy = field(default_factory=RolloutPolicy)
+
+    @property
+    def is_job(self) -> bool:
+        return self.state == "completed"
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A string mount as a Swarm config: its name carries a digest of the text, so new text is a new config."""
+
+    name: str
+    path: str
+    data: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data.encode("utf-8")).hexdigest()
+
+
+def service_name(spec: ContainerSpec) -> str:
+    """``<project>-<id>``, or ``<id>``: Swarm refuses the dots of container names in service names."""
+    return f"{spec.project}-{spec.id}" if spec.project else spec.id
+
+
+def network_name(spec: ContainerSpec, options: SwarmOptions) -> str:
+    return options.network or default_network(spec.project)
+
+
+def service_labels(spec: ContainerSpec) -> dict[str, str]:
+    return {LABEL_MANAGED: MANAGED_BY, LABEL_PROJECT: spec.project or "", LABEL_ID: spec.id}
+
+
+def owner_filters(spec: ContainerSpec) -> dict[str, list[str]]:
+    return {"label": [f"{key}={value}" for key, value in service_labels(spec).items()]}
+
+
+def is_owned(labels: Optional[dict[str, str]], spec: ContainerSpec) -> bool:
+    given = labels or {}
+    return all(given.get(key, "") == value for key, value in service_labels(spec).items())
+
+
+def config_files(spec: ContainerSpec) -> list[ConfigFile]:
+    files = []
+    for mount in spec.mounts:
+        if mount.type == "string":
+            data = mount.source["data"]
+            digest = hashlib.sha256(data.encode("utf-8")).hexdigest()[:12]
+            files.append(ConfigFile(f"{service_name(spec)}-{digest}", mount.path, data))
+    return files
+
+
+def _published(spec: ContainerSpec) -> list[tuple[int, int, str]]:
+    return [
+        (port.port, port.expose_as, "udp" if port.protocol == "udp" else "tcp")
+        for service in spec.services
+        for port in service.ports
+        if not port.internal
+    ]
+
+
+def check(spec: ContainerSpec, options: SwarmOptions) -> None:
+    """Raise SpecError naming every option that Swarm cannot run as given; nothing has been touched yet."""
+    problems = Problems()
+    name = service_name(spec)
+    if len(name) > MAX_NAME or not _NAME_PATTERN.fullmatch(name):
+        problems.add(
+            "id", f"the service name {name!r} ([project-]id) must be a DNS label of at most {MAX_NAME} characters"
+        )
+    if options.publish_mode not in PUBLISH_MODES:
+        problems.add("swarm_publish_mode", f"{options.publish_mode!r} is not one of {', '.join(PUBLISH_MODES)}")
+    if options.endpoint_mode not in ENDPOINT_MODES:
+        problems.add("swarm_endpoint_mode", f"{options.endpoint_mode!r} is not one of {', '.join(ENDPOINT_MODES)}")
+    published = _published(spec)
+    if published and options.endpoint_mode == "dnsrr" and options.publish_mode == "ingress":
+        problems.add(
+            "swarm_publish_mode",
+            "Swarm publishes through the ingress routing mesh only with endpoint mode vip; "
+            "use swarm_publish_mode=host with swarm_endpoint_mode=dnsrr",
+        )
+    if published and options.publish_address not in ("0.0.0.0", "::"):
+        problems.add("publish_address", "Swarm publishes on every address of a node; leave publish_address unset")
+    if spec.unconfined:
+        problems.add("unconfined", "Swarm services cannot drop the seccomp and AppArmor profiles")
+    if spec.datasets:
+        problems.add("datasets", "storing datasets from Swarm tasks is not supported yet; use orchestrator docker")
+    if options.is_job and spec.restart.name == "always":
+        problems.add(
+            "restart.policy", "always with state completed would run a finished job again for ever; use on-failure"
+        )
+    if options.state in ("stopped", "restarted"):
+        problems.add("state", f"{options.state} is not supported with orchestrator swarm; use started or scaling 0")
+    for index, mount in enumerate(spec.mounts):
+        option = f"mounts[{index}].source"
+        if mount.type == "repo" and not options.project_dir:
+            problems.add(option, "a repo mount needs project_dir")
+        elif mount.type == "host" and not mount.source["path"].startswith("/") and not options.project_dir:
+            problems.add(f"{option}.path", "a relative host path needs project_dir")
+        elif mount.type == "dataset":
+            problems.add(option, "dataset mounts are not supported with orchestrator swarm yet")
+        elif mount.type == "volume":
+            if mount.source.get("source") is not None:
+                problems.add(f"{option}.source", "Swarm makes a node's volume itself; it cannot fill it first")
+            if mount.source.get("create") != "when-missing":
+                problems.add(f"{option}.create", "Swarm makes a missing volume on each node; only when-missing maps")
+    for config in config_files(spec):
+        size = len(config.data.encode("utf-8"))
+        if size > MAX_CONFIG_SIZE:
+            problems.add("mounts", f"the string at {config.path} is {size} bytes, above Swarm's {MAX_CONFIG_SIZE}")
+    problems.raise_if_any()
+
+
+def _bind_source(mount_source: dict[str, Any], project_dir: Optional[str]) -> str:
+    path = str(mount_source.get("path") or "")
+    if mount_source["type"] == "repo":
+        return os.path.normpath(os.path.join(project_dir or "/", path))
+    return os.path.normpath(path if path.startswith("/") else os.path.join(project_dir or "/", path))
+
+
+def mounts(spec: ContainerSpec, options: SwarmOptions) -> list[dict[str, Any]]:
+    """Bind and volume mounts; strings are configs (see ``config_files``)."""
+    result: list[dict[str, Any]] = []
+    for mount in spec.mounts:
+        if mount.type in ("host", "repo"):
+            result.append(
+                {"Type": "bind", "Source": _bind_source(mount.source, options.project_dir), "Target": mount.path}
+            )
+        elif mount.type == "volume":
+            name = volume_base_name(spec.project, spec.id, 1, mount.path, mount.source.get("id"))
+            result.append(
+                {
+                    "Type": "volume",
+                    "Source": name,
+                    "Target": mount.path,
+                    "VolumeOptions": {"Labels": service_labels(spec), "DriverConfig": {"Name": "local"}},
+                }
+            )
+    return result
+
+
+def _config_refs(spec: ContainerSpec, config_ids: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "File": {"Name": config.path, "UID": "0", "GID": "0", "Mode": 0o444},
+            "ConfigID": config_ids.get(config.name, ""),
+            "ConfigName": config.name,
+        }
+        for config in config_files(spec)
+    ]
+
+
+def resources(spec: ContainerSpec) -> dict[str, Any]:
+    limits: dict[str, int] = {}
+    reservations: dict[str, int] = {}
+    if spec.resources.nano_cpus:
+        limits["NanoCPUs"] = spec.resources.nano_cpus
+    if spec.resources.memory:
+        limits["MemoryBytes"] = spec.resources.memory
+    if spec.resources.cpu_shares:
+        # The spec keeps the request as CPU shares (1024 per cpu); Swarm reserves it in nano cpus.
+        reservations["NanoCPUs"] = round(spec.resources.cpu_shares * SECOND / 1024)
+    if spec.resources.memory_reservation:
+        reservations["MemoryBytes"] = spec.resources.memory_reservation
+    return {"Limits": limits, "Reservations": reservations}
+
+
+def restart_policy(spec: ContainerSpec) -> dict[str, Any]:
+    return {
+        "Condition": RESTART_CONDITIONS[spec.restart.name],
+        "Delay": RESTART_DELAY,
+        "MaxAttempts": spec.restart.max_restarts if spec.restart.name == "on-failure" else 0,
+        "Window": 0,
+    }
+
+
+def _fixed_host_ports(spec: ContainerSpec, options: SwarmOptions) -> bool:
+    return options.publish_mode == "host" and bool(_published(spec))
+
+
+def update_config(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
+    """Every field, always: the Engine API takes a partial block as sent (no parallelism: all at once)."""
+    policy = options.rollout
+    exclusive = any(mount.type == "volume" for mount in spec.mounts)
+    order = "start-first" if starts_first(policy, _fixed_host_ports(spec, options), exclusive) else "stop-first"
+    return {
+        "Parallelism": resolve_parallelism(policy, spec.scaling),
+        "Delay": round(policy.delay * SECOND),
+        "FailureAction": "rollback" if policy.failure_action == ROLLBACK else "pause",
+        "Monitor": max(1, round(policy.monitor * SECOND)),
+        "MaxFailureRatio": policy.max_failure_ratio,
+        "Order": order,
+    }
+
+
+def rollback_config(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
+    config = update_config(spec, options)
+    # A rollback that fails again is left for a person to look at, not rolled back once more.
+    config["FailureAction"] = "pause"
+    return config
+
+
+def endpoint_spec(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
+    return {
+        "Mode": options.endpoint_mode,
+        "Ports": [
+            {"Protocol": protocol, "TargetPort": port, "PublishedPort": host, "PublishMode": options.publish_mode}
+            for port, host, protocol in _published(spec)
+        ],
+    }
+
+
+def container_spec(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[str, str]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Image": spec.image,
+        "Labels": service_labels(spec),
+        "Env": [f"{var.name}={var.value}" for var in spec.env],
+        "Dir": spec.workdir or "",
+        "User": spec.user or "",
+        "TTY": spec.tty,
+        "OpenStdin": not spec.no_stdin,
+        "Mounts": mounts(spec, options),
+        "Configs": _config_refs(spec, config_ids),
+        "StopGracePeriod": options.stop_timeout * SECOND,
+    }
+    # Swarm's Command is Docker's Entrypoint and its Args are Docker's Cmd.
+    if spec.entrypoint is not None:
+        body["Command"] = list(spec.entrypoint)
+    if spec.cmd is not None:
+        body["Args"] = list(spec.cmd)
+    health = healthcheck_body(spec.healthcheck)
+    if health is not None:
+        body["Healthcheck"] = health
+    return body
+
+
+def service_spec(
+    spec: ContainerSpec,
+    options: SwarmOptions,
+    network_id: str,
+    config_ids: Optional[dict[str, str]] = None,
+    force_update: int = 0,
+) -> dict[str, Any]:
+    """The body of POST /services/create (and /update): the whole desired service."""
+    placement: dict[str, Any] = {}
+    if spec.instance_type:
+        placement["Constraints"] = [f"node.labels.{INSTANCE_TYPE_LABEL} == {spec.instance_type}"]
+    body: dict[str, Any] = {
+        "Name": service_name(spec),
+        "Labels": service_labels(spec),
+        "TaskTemplate": {
+            "ContainerSpec": container_spec(spec, options, config_ids or {}),
+            "Resources": resources(spec),
+            "RestartPolicy": restart_policy(spec),
+            "Placement": placement,
+            "Networks": [{"Target": network_id, "Aliases": aliases(spec)}],
+            "ForceUpdate": force_update,
+        },
+        "EndpointSpec": endpoint_spec(spec, options),
+    }
+    if options.is_job:
+        body["Mode"] = {"ReplicatedJob": {"MaxConcurrent": max(1, spec.scaling), "TotalCompletions": spec.scaling}}
+    else:
+        body["Mode"] = {"Replicated": {"Replicas": spec.scaling}}
+        # Swarm refuses an update config on jobs.
+        body["UpdateConfig"] = update_config(spec, options)
+        body["RollbackConfig"] = rollback_config(spec, options)
+    return body
+
+
+def _pruned(value: Any) -> Any:
+    """The value without empty parts (None, "", 0, False, [], {}), which the engine adds or drops freely."""
+    if isinstance(value, dict):
+        pruned = {key: _pruned(item) for key, item in value.items()}
+        return {key: item for key, item in pruned.items() if item not in (None, "", 0, False, [], {})}
+    if isinstance(value, list):
+        return [_pruned(item) for item in value]
+    return value
+
+
+# Fields the engine fills in on its own (defaults, resolved references) that the desired spec never sets.
+_ENGINE_FIELDS = {
+    ("TaskTemplate", "ContainerSpec", "Isolation"),
+    ("TaskTemplate", "Runtime"),
+    ("TaskTemplate", "Placement", "Platforms"),
+    ("TaskTemplate", "ForceUpdate"),
+}
+
+
+def _drop(value: dict[str, Any], path: tuple[str, ...]) -> None:
+    node: Any = value
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def normalized(service: dict[str, Any]) -> dict[str, Any]:
+    """A service spec in the form that compares: no empty parts, no engine-filled fields, configs by name."""
+    value: dict[str, Any] = _pruned(service)
+    for path in _ENGINE_FIELDS:
+        _drop(value, path)
+    container = (value.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    for config in container.get("Configs") or []:
+        config.pop("ConfigID", None)
+    return value
+
+
+def image_name(reference: Optional[str]) -> str:
+    """The reference without a digest: what a resolved image and its tag have in common."""
+    return (reference or "").split("@", 1)[0]
+
+
+def differences(desired: dict[str, Any], stored: dict[str, Any], compare_digest: bool) -> list[str]:
+    """The top-level parts in which a stored service spec differs from the desired one (empty: in sync).
+
+    ``compare_digest`` false: the image counts as the same when only the digest differs (a digest the
+    manager could not resolve this time must not update the service).
+    """
+    want = normalized(desired)
+    have = normalized(stored)
+    if not compare_digest:
+        for value in (want, have):
+            container = value.get("TaskTemplate", {}).get("ContainerSpec", {})
+            if "Image" in container:
+                container["Image"] = image_name(container["Image"])
+    changed: list[str] = []
+    for key in sorted(set(want) | set(have)):
+        if key == "TaskTemplate":
+            template_want, template_have = want.get(key, {}), have.get(key, {})
+            for inner in sorted(set(template_want) | set(template_have)):
+                if inner == "ContainerSpec":
+                    spec_want = template_want.get(inner, {})
+                    spec_have = template_have.get(inner, {})
+                    changed.extend(
+                        f"ContainerSpec.{name}"
+                        for name in sorted(set(spec_want) | set(spec_have))
+                        if spec_want.get(name) != spec_have.get(name)
+                    )
+                elif template_want.get(inner) != template_have.get(inner):
+                    changed.append(inner)
+        elif want.get(key) != have.get(key):
+            changed.append(key)
+    return changed
