@@ -601,6 +601,40 @@ class Suite:
         if rc != 0:
             raise RuntimeError(f"the first converge failed; see {self.logs}")
         self.remember()
+        print(f"chaos: the checks found each of {self.check_the_checks()} problems planted on purpose", flush=True)
+
+    def check_the_checks(self) -> int:
+        """Plant one problem of each kind the checks look for; each must be reported, and none once undone."""
+        directory = os.path.join(STORE, DATASET)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        incoming = os.path.join(directory, INCOMING + "1@planted@x.tar.gz")
+        self.write_marker(0)
+        planted = {
+            "container pt-chaos.app.lock": lambda: engine_create(f"{PROJECT}.{ID}.lock"),
+            f"file {incoming}": lambda: open(incoming, "wb").close(),
+            "lost marker-0": lambda: self.shell(f"{PROJECT}.{ID}", "rm /data/marker-0"),
+            "version 999 is gone": lambda: self.versions.setdefault(999, "planted"),
+            "container deadbeefdead was removed": lambda: self.seen.add("deadbeef" * 8),
+            f"replica {PROJECT}.{ID}.2 does not run": lambda: self.client.stop(f"{PROJECT}.{ID}.2", timeout=2),
+        }
+        for plant in planted.values():
+            plant()
+        outcome = Outcome(converged=True)
+        self.check_state(self.current, outcome)
+        reported = outcome.lost + outcome.down + outcome.leftovers + outcome.notes
+        missed = [problem for problem in planted if not any(problem in line for line in reported)]
+        if missed:
+            raise RuntimeError(f"the checks missed planted problems: {missed}; they reported {reported}")
+        rig.engine_cli("rm", "-f", f"{PROJECT}.{ID}.lock")
+        os.unlink(incoming)
+        del self.versions[999]
+        self.client.start(f"{PROJECT}.{ID}.2")
+        self.write_marker(0)
+        clean = Outcome(converged=True, idempotent=True)
+        self.check_state(self.current, clean)
+        if not clean.survived:
+            raise RuntimeError(f"the checks report problems where there are none: {clean}")
+        return len(planted)
 
     def teardown(self) -> None:
         if self.proxy is not None:
@@ -608,6 +642,10 @@ class Suite:
         self.engine.down()
         self.store.unmount()
         subprocess.run(["rm", "-rf", WORK], check=False)
+
+
+def engine_create(name: str) -> None:
+    rig.engine_cli("create", "--name", name, IMAGES[0], "true")
 
 
 def report(faults: list[Fault], outcomes: list[Outcome], seconds: float) -> bool:
