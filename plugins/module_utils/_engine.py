@@ -16,6 +16,13 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_image_reference
 
+try:
+    from requests.exceptions import Timeout as RequestTimeout
+except ImportError:  # pragma: no cover - without the SDK nothing reaches the engine
+
+    class RequestTimeout(Exception):  # type: ignore[no-redef]
+        pass
+
 
 class EngineError(Exception):
     """An engine call failed; the message says which call and why. ``lost``: the engine could not be reached."""
@@ -23,6 +30,10 @@ class EngineError(Exception):
     def __init__(self, message: str, lost: bool = False):
         super().__init__(message)
         self.lost = lost
+
+
+class WaitTimeout(EngineError):
+    """Waiting for a container's exit took longer than the time given."""
 
 
 class NameTaken(EngineError):
@@ -178,6 +189,8 @@ class Engine:
             result = self.client.wait(container, timeout=timeout)
         except NotFound as exc:
             raise EngineError(f"waiting for container {name}: it was removed") from exc
+        except RequestTimeout as exc:
+            raise WaitTimeout(f"waiting for container {name}: {exc}") from exc
         except (DockerException, OSError) as exc:
             raise EngineError(f"waiting for container {name}: {_explain(exc)}") from exc
         return int(result.get("StatusCode", -1))

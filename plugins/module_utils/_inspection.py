@@ -54,7 +54,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
 from ansible_collections.polytope.core.plugins.module_utils._module import shares_filesystem
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountResolver
 from ansible_collections.polytope.core.plugins.module_utils._provision import Provisioner
-from ansible_collections.polytope.core.plugins.module_utils._runner import ContainerRun, RunOptions
+from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions
 from ansible_collections.polytope.core.plugins.module_utils._services import endpoints, published_host
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
     ContainerSpec,
@@ -298,7 +298,6 @@ def _planned(engine: Engine, spec: ContainerSpec, params: dict[str, Any], settin
         return would_change(run)
     finally:
         run.background.shutdown(wait=True)
-        run.settle_stops.shutdown(wait=True)
 
 
 def run_container_info(module: Any) -> None:

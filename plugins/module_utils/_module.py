@@ -24,11 +24,8 @@ from ansible_collections.polytope.core.plugins.module_utils._datasets import Dat
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountResolver
 from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
-from ansible_collections.polytope.core.plugins.module_utils._runner import (
-    ContainerRun,
-    RunOptions,
-    TaskFailed,
-)
+from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy, check_rollout
+from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions, TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
     Problems,
     SpecError,
@@ -39,8 +36,11 @@ from ansible_collections.polytope.core.plugins.module_utils._swarm.module import
 NETWORK_NAME_EXPECTED = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 
 
-def _validate_run_options(params: dict[str, Any]) -> None:
+def _validate_run_options(params: dict[str, Any]) -> RolloutPolicy:
     problems = Problems()
+    policy = check_rollout(problems, params.get("rollout"))
+    if params["log_lines"] < 1:
+        problems.add("log_lines", f"expected a number of lines >= 1, got {params['log_lines']}")
     for option in ("wait_timeout", "stop_timeout"):
         if params[option] < 0:
             problems.add(option, f"expected a number of seconds >= 0, got {params[option]}")
@@ -61,6 +61,7 @@ def _validate_run_options(params: dict[str, Any]) -> None:
         if value is not None and not str(value).startswith("/"):
             problems.add(option, f"expected an absolute path, got {value!r}")
     problems.raise_if_any()
+    return policy
 
 
 def shares_filesystem(docker_host: str) -> bool:
@@ -90,7 +91,7 @@ def run_module(module: Any) -> None:
                 module.no_log_values.add(str(item["value"]))
     try:
         spec = parse_spec(params)
-        _validate_run_options(params)
+        policy = _validate_run_options(params)
         settings = connection_settings(params)
         local_engine = is_local_engine(settings["docker_host"])
     except SpecError as exc:
@@ -135,6 +136,8 @@ def run_module(module: Any) -> None:
         diff=module._diff,
         local_engine=local_engine,
         engine_host=engine_address(settings["docker_host"]),
+        rollout=policy,
+        log_lines=params["log_lines"],
     )
     engine = Engine(client)
     provisioner = Provisioner(engine, spec, plan, store, params.get("dataset_keep"))
@@ -145,8 +148,8 @@ def run_module(module: Any) -> None:
         client.close()
         module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", changed=False)
     run = ContainerRun(engine, spec, options, tuple(plan.binds), provisioner)
-    run.actions.extend(copy_actions)
-    run.changed = bool(copy_actions)
+    run.report.actions.extend(copy_actions)
+    run.report.changed = bool(copy_actions)
     try:
         result = run.run()
     except TaskFailed as exc:

@@ -22,7 +22,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import crea
 from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
 from ansible_collections.polytope.core.plugins.module_utils._provision import Provisioner
-from ansible_collections.polytope.core.plugins.module_utils._runner import ContainerRun, RunOptions
+from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_spec
 
 IMAGE_ID = "sha256:" + "a" * 64
