@@ -12,10 +12,12 @@ description:
   - Runs the spec of Polytope's C(polytope/container) module (image, command, mounts, environment, services,
     datasets, restart policy, scaling, resources and the rest) on a Docker engine, and keeps it there.
   - A rerun compares the desired spec with what the engine really has and changes only what differs. Resources
-    and the restart policy change in place; every other change replaces the replicas one at a time, each
-    replacement started and its services open before the next, and a replacement that fails to start puts the
-    old container back. After a run that was killed or lost its engine in the middle of a replacement, the next
-    run keeps the old container until the replacement runs and is ready, and puts it back when it does not.
+    and the restart policy change in place; every other change replaces the replicas in batches (see O(rollout)),
+    each new replica must be ready (running, its services open and, with a health check, healthy) before the
+    next batch starts, and stay so for the monitor window before its old container goes. A failure rolls the
+    whole rollout back, or pauses it. After a run that was killed or lost its engine in the middle of a
+    replacement, the next run keeps the old container until the replacement runs and is ready, and puts it back
+    when it does not.
   - O(create) can instead keep existing replicas as they are, or make fresh ones on every run.
   - Replica 1 is named C([<project>.]<id>), replica k C([<project>.]<id>.<k>). Ownership is decided by labels,
     never by names; a container with a clashing name that this module did not make is never touched.
@@ -240,10 +242,95 @@ options:
       - Changing it replaces the replicas, because the engine cannot change the security options of a container.
     type: bool
     default: false
+  healthcheck:
+    description:
+      - Docker's health check of the replicas, replacing the image's C(HEALTHCHECK). Unset, the image's check
+        (if any) applies.
+      - Whenever a replica has a health check, from its image or from here, it has started only once it is
+        C(healthy); C(unhealthy) fails it (and rolls a replacement back). O(wait_timeout) bounds the wait.
+      - It is part of the spec; a rerun compares it and, when it changed, replaces the replicas.
+    type: dict
+    suboptions:
+      test:
+        description:
+          - The check. A string runs in the container's shell (C(CMD-SHELL)); a list is Docker's form,
+            V([CMD, <program>, <args>...]), V([CMD-SHELL, <command>]), or V([NONE]), which disables the image's
+            check.
+          - Unset, the image's test runs with the timings given here.
+        type: raw
+      interval:
+        description: Time between checks, as seconds or a duration such as V(30s), V(1m30s) or V(500ms). Unset, Docker's 30 s.
+        type: raw
+      timeout:
+        description: Time a check may take before it counts as failed (seconds or a duration). Unset, Docker's 30 s.
+        type: raw
+      retries:
+        description: Consecutive failures that make the replica C(unhealthy). Unset, Docker's 3.
+        type: int
+      start_period:
+        description: Time after the start during which failing checks do not count (seconds or a duration).
+        type: raw
+  rollout:
+    description:
+      - How replacements roll, in Swarm's vocabulary (the same keys as C(update_config)). Applies to every change
+        that replaces replicas and to O(state=restarted). Not part of the spec.
+      - "V({parallelism: 1, monitor: 5}) gives Swarm's own behaviour."
+    type: dict
+    suboptions:
+      parallelism:
+        description:
+          - Replicas replaced per batch, as a number (V(0) means all at once) or a percentage of O(scaling) such
+            as V("25%"), rounded up.
+          - The next batch starts once every new replica of this one is ready; the monitor windows of earlier
+            batches run meanwhile, so at most one batch of new replicas is not ready at any time.
+        type: raw
+        default: "25%"
+      order:
+        description:
+          - V(start-first) starts the new replica while the old one still runs, and stops the old one only after
+            the new one has been ready for O(rollout.monitor) seconds. V(stop-first) stops the old one (storing its
+            datasets) first.
+          - V(auto) is V(start-first) unless the replica publishes a fixed host port (replica 1 with a
+            non-internal port; the old one holds it) or mounts a C(volume) (two containers on one data directory
+            can corrupt it). V(start-first) given explicitly also overlaps replicas with volumes, but never where a
+            fixed host port makes it impossible.
+          - Jobs (O(state=completed)) and O(state=stopped) always stop first.
+        type: str
+        choices: [start-first, stop-first, auto]
+        default: auto
+      monitor:
+        description:
+          - Seconds a new replica must stay ready (running, not restarted, not C(unhealthy)) after it became
+            ready; a replica that fails inside the window fails its replacement.
+          - The rollout waits for the last window before it ends; O(wait_timeout) cuts a window short.
+        type: float
+        default: 1.0
+      failure_action:
+        description:
+          - What a failed replacement (beyond O(rollout.max_failure_ratio)) does. The task fails in both cases,
+            naming the replica and the cause.
+          - V(rollback) puts every replica this run replaced back to its previous container, in batches.
+          - V(pause) stops where it failed; the replicas already replaced stay, the failed ones and the rest keep
+            their previous containers, and the message says which are which.
+        type: str
+        choices: [rollback, pause]
+        default: rollback
+      max_failure_ratio:
+        description:
+          - Share of the replacements (0 to 1) that may fail before O(rollout.failure_action) runs; V(0) means the
+            first failure. A failed replacement within the share puts that replica's previous container back, the
+            rollout goes on, and the task still fails at the end, naming those replicas.
+        type: float
+        default: 0.0
+      delay:
+        description: Seconds to wait between batches.
+        type: float
+        default: 0.0
   state:
     description:
-      - V(started) runs every replica with this spec and waits for its services.
-      - V(restarted) is V(started), then restarts each replica in turn.
+      - V(started) runs every replica with this spec and waits until each has started (see O(healthcheck)).
+      - V(restarted) is V(started), then restarts the replicas in the batches of O(rollout), each batch ready
+        before the next.
       - V(completed) runs every replica and waits for it to exit; a non-zero exit fails the task.
       - V(stopped) keeps the replicas without running them (without O(image), only those that exist, see there).
       - V(absent) removes every replica.
@@ -251,9 +338,17 @@ options:
     choices: [started, restarted, completed, stopped, absent]
     default: started
   wait_timeout:
-    description: Seconds to wait for services to open and, with V(completed), for the exit; V(0) waits forever.
+    description:
+      - Seconds to wait for services to open, health checks to turn healthy, monitor windows and, with
+        V(completed), for the exit; V(0) waits forever.
     type: int
     default: 600
+  log_lines:
+    description:
+      - How many of the last log lines RV(logs) and, with O(state=completed), each replica's RV(containers[].logs)
+        hold. Secret values are masked in them.
+    type: int
+    default: 20
   stop_timeout:
     description: Seconds between SIGTERM and SIGKILL when the module stops a replica. Not part of the spec.
     type: int
@@ -441,6 +536,41 @@ EXAMPLES = r"""
     state: completed
     create: always
 
+- name: Roll a new version out one replica at a time, each watched for 5 s, as Swarm does
+  polytope.core.container:
+    id: api
+    project: shop
+    image: registry.example.com/shop/api:1.5
+    scaling: 6
+    rollout:
+      parallelism: 1
+      monitor: 5
+      failure_action: rollback
+
+- name: Roll out half of the replicas at a time, stopping where it fails, with a health check
+  polytope.core.container:
+    id: api
+    project: shop
+    image: registry.example.com/shop/api:1.5
+    scaling: 6
+    healthcheck:
+      test: [CMD, wget, -q, -O-, http://localhost:8000/health]
+      interval: 2s
+      retries: 3
+    rollout:
+      parallelism: 50%
+      failure_action: pause
+
+- name: Run the test suite as a job and show its last 50 lines of output
+  polytope.core.container:
+    id: tests
+    project: shop
+    image: registry.example.com/shop/api:1.5
+    cmd: [pytest, -q]
+    state: completed
+    log_lines: 50
+  register: suite
+
 - name: Remove the replicas of a project
   polytope.core.container:
     id: api
@@ -500,6 +630,22 @@ containers:
       description: Published ports, container port to C(address:port) list.
       type: dict
       sample: {"8000/tcp": ["127.0.0.1:8000"]}
+    health:
+      description: The health status the engine reports, for a replica with a health check.
+      type: str
+      returned: when the replica has a health check
+      sample: healthy
+    ready_at:
+      description: When this run saw the replica ready (UTC), for the replicas it waited for.
+      type: str
+      returned: when the run waited for the replica
+      sample: "2026-12-01T12:00:01.250Z"
+    logs:
+      description: The last O(log_lines) lines of the replica's log, secret values masked.
+      type: list
+      elements: str
+      returned: with O(state=completed)
+      sample: ["applied 3 migrations"]
 services:
   description: Every replica's service endpoints as of the end of the run.
   returned: always
@@ -554,8 +700,10 @@ exit_codes:
   elements: int
   sample: [0, 0]
 logs:
-  description: The last lines of the log of the replica that failed or exited non-zero.
-  returned: on failure, and with O(state=completed) when a replica exited non-zero
+  description:
+    - The last O(log_lines) lines of the log of the replica that failed or, with O(state=completed), of the first
+      replica that exited non-zero, or of replica 1 when all exited 0. Secret values are masked.
+  returned: on failure, and with O(state=completed)
   type: list
   elements: str
   sample: ["Traceback (most recent call last):", "ValueError: no database"]
@@ -630,12 +778,34 @@ ARGUMENT_SPEC = {
         },
     },
     "unconfined": {"type": "bool", "default": False},
+    "healthcheck": {
+        "type": "dict",
+        "options": {
+            "test": {"type": "raw"},
+            "interval": {"type": "raw"},
+            "timeout": {"type": "raw"},
+            "retries": {"type": "int"},
+            "start_period": {"type": "raw"},
+        },
+    },
+    "rollout": {
+        "type": "dict",
+        "options": {
+            "parallelism": {"type": "raw", "default": "25%"},
+            "order": {"type": "str", "choices": ["start-first", "stop-first", "auto"], "default": "auto"},
+            "monitor": {"type": "float", "default": 1.0},
+            "failure_action": {"type": "str", "choices": ["rollback", "pause"], "default": "rollback"},
+            "max_failure_ratio": {"type": "float", "default": 0.0},
+            "delay": {"type": "float", "default": 0.0},
+        },
+    },
     "state": {
         "type": "str",
         "default": "started",
         "choices": ["started", "restarted", "completed", "stopped", "absent"],
     },
     "wait_timeout": {"type": "int", "default": 600},
+    "log_lines": {"type": "int", "default": 20},
     "stop_timeout": {"type": "int", "default": 10},
     "recreate": {"type": "bool", "default": False},
     "create": {"type": "str", "choices": ["when-missing", "always", "never"]},
