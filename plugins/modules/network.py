@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: network
 short_description: Make a project network, or remove it once no container uses it
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Makes or removes a user-defined network on a Docker engine, such as the C(polytope-<project>) network that
     M(polytope.core.container) makes for the replicas of a project.
