@@ -49,6 +49,16 @@ sys.path.insert(0, str(BENCH))
 
 from floor import CliFloor, SdkFloor, Spec, replica_names  # noqa: E402
 
+
+def _default_rollout() -> tuple[str, float]:
+    """The defaults of the module's rollout option, read from the collection (build/ links the checkout)."""
+    sys.path.insert(0, str(ROOT / "build"))
+    from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
+
+    policy = RolloutPolicy()
+    return str(policy.parallelism), float(policy.monitor)
+
+
 PROJECT = "polybench"
 ID = "svc"
 IMAGE = "polytope-test/busybox:latest"
@@ -80,11 +90,14 @@ WAY_TITLES = {
     "c-sdk": "(c) SDK floor",
 }
 DEFAULT_SIZES = "1,10,50"
-# A full run within 15 minutes on 2 cores: one repetition of N=50 alone takes several minutes there (the
-# change phase replaces 50 replicas four ways; (a) replaces them one at a time, each waiting its settle
-# second), so further repetitions are added while they fit the budget.
+# A full run within 15 minutes on 2 cores: one repetition of N=50 alone takes minutes there (the change
+# phase replaces 50 replicas four ways, (b) and (c) one at a time), so further repetitions are added while
+# they fit the budget.
 DEFAULT_REPS = "1:5,10:5,50:3"
 DEFAULT_BUDGET_MINUTES = 14.0
+
+# The module's default rollout, which (a) runs with: the goals allow N=1's change one monitor window.
+PARALLELISM, MONITOR = _default_rollout()
 
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 MODULE_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -400,42 +413,31 @@ def ratio(x: Optional[float], y: Optional[float]) -> Optional[float]:
 
 
 def targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's goals, as measured (informational: benchmarks assert nothing)."""
+    """The goals of the rollout issue, over the whole playbook run (informational: benchmarks assert nothing)."""
     found = []
 
     def add(goal: str, value: Optional[float], met: Optional[bool], shown: str) -> None:
         found.append({"goal": goal, "value": value, "met": met, "shown": shown})
 
+    def faster(n: int, phase: str, times: float) -> None:
+        r = ratio(median_of(summary, n, phase, "b"), median_of(summary, n, phase, "a"))
+        if r is not None:
+            add(f"{phase}, N={n}: b/a >= {times:g}", r, r >= times, f"{r:.2f}x")
+
     if "10" in summary:
-        r = ratio(median_of(summary, 10, "rerun", "b"), median_of(summary, 10, "rerun", "a"))
-        if r is not None:
-            add("rerun, N=10: b/a >= 4 (whole run)", r, r >= 4, f"{r:.2f}x")
-        r = ratio(median_of(summary, 10, "rerun", "b", "task"), median_of(summary, 10, "rerun", "a", "task"))
-        if r is not None:
-            add("rerun, N=10: b/a >= 10 (task time)", r, r >= 10, f"{r:.2f}x")
+        faster(10, "change", 1.5)
+        faster(10, "rerun", 6)
         r = ratio(median_of(summary, 10, "converge", "a"), median_of(summary, 10, "converge", "c-cli"))
         if r is not None:
             add("converge, N=10: a/c-cli <= 1.3", r, r <= 1.3, f"{r:.2f}x")
     if "50" in summary:
-        r = ratio(median_of(summary, 50, "rerun", "b"), median_of(summary, 50, "rerun", "a"))
-        if r is not None:
-            add("rerun, N=50: b/a >= 12 (whole run)", r, r >= 12, f"{r:.2f}x")
-    if "10" in summary and "50" in summary:
-        work = {"converge": 5.0, "rerun": 5.0, "change": 5.0, "scale_down": 49 / 9, "teardown": 1.0}
-        for phase in PHASES:
-            r = ratio(median_of(summary, 50, phase, "a", "task"), median_of(summary, 10, phase, "a", "task"))
-            if r is not None:
-                add(
-                    f"{phase}: a's task time N=10 -> 50 grows at most like the work ({work[phase]:.2g}x, +10%)",
-                    r,
-                    r <= work[phase] * 1.1,
-                    f"{r:.2f}x",
-                )
+        faster(50, "change", 2)
+        faster(50, "rerun", 20)
     if "1" in summary:
-        for phase in PHASES:
+        for phase, allowance, why in (("converge", 0.0, ""), ("change", MONITOR, f" + monitor {MONITOR:g}s")):
             a, b = median_of(summary, 1, phase, "a"), median_of(summary, 1, phase, "b")
             if a is not None and b is not None:
-                add(f"{phase}, N=1: a <= b", a / b, a <= b, f"a {a:.2f}s, b {b:.2f}s")
+                add(f"{phase}, N=1: a <= b{why}", a / b, a <= b + allowance, f"a {a:.2f}s, b {b:.2f}s")
     return found
 
 
@@ -508,7 +510,7 @@ def tables(summary: dict[str, Any], sizes: list[int]) -> str:
 def targets_table(found: list[dict[str, Any]]) -> str:
     if not found:
         return "(no goal measurable with these sizes)\n"
-    lines = ["| goal (issue 6) | measured | met |", "|---|---|---|"]
+    lines = ["| goal | measured | met |", "|---|---|---|"]
     for item in found:
         lines.append(f"| {item['goal']} | {item['shown']} | {'yes' if item['met'] else 'no'} |")
     return "\n".join(lines) + "\n"
@@ -582,7 +584,7 @@ def docs_section(data: dict[str, Any]) -> str:
         f"Repetitions: {reps}; ways interleaved E a b c-cli c-sdk per repetition.",
         "",
         tables(data["summary"], cfg["sizes"]),
-        "#### Goals of issue 6, as measured",
+        f"#### Goals, as measured (default rollout: parallelism {PARALLELISM}, monitor {MONITOR:g} s)",
         "",
         targets_table(data["targets"]),
     ]

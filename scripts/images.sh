@@ -5,6 +5,8 @@
 #   polytope-test/busybox:latest (also :v1)  busybox-static with all its applets
 #   polytope-demo/httpd:latest               the same rootfs, runs busybox httpd on :80 serving /www
 #   polytope-test/python:3                   Debian bookworm "essential" + python3 (mmdebstrap)
+#   polytope-test/health:latest              busybox with a HEALTHCHECK (every second, 5 retries): healthy while
+#                                            /tmp/healthy exists; its CMD makes that file at once
 #
 # An image that already exists is left alone; FORCE=1 rebuilds all of them.
 # Needs: a running engine (scripts/engine.sh), busybox-static, mmdebstrap.
@@ -19,6 +21,7 @@ DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
 BUSYBOX_IMAGE=polytope-test/busybox
 HTTPD_IMAGE=polytope-demo/httpd
 PYTHON_IMAGE=polytope-test/python:3
+HEALTH_IMAGE=polytope-test/health:latest
 
 log() { printf '[images] %s\n' "$*" >&2; }
 die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -147,14 +150,31 @@ build_python() {
         || die "$PYTHON_IMAGE does not run python3"
 }
 
+build_health() {
+    if have_image "$HEALTH_IMAGE"; then
+        log "$HEALTH_IMAGE present"
+        return
+    fi
+    build_busybox
+    log "building $HEALTH_IMAGE (a HEALTHCHECK on /tmp/healthy, from $BUSYBOX_IMAGE:latest)"
+    # The classic builder needs nothing but the local base image: no pull, no network.
+    DOCKER_BUILDKIT=0 docker build --quiet --tag "$HEALTH_IMAGE" - >/dev/null <<EOF
+FROM $BUSYBOX_IMAGE:latest
+HEALTHCHECK --interval=1s --timeout=1s --retries=5 CMD test -f /tmp/healthy
+CMD ["/bin/sh", "-c", "touch /tmp/healthy; trap 'exit 0' TERM; while :; do sleep 1 & wait \$!; done"]
+LABEL org.opencontainers.image.title=polytope-test-health
+EOF
+}
+
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(busybox httpd python)
+[ "${#targets[@]}" -gt 0 ] || targets=(busybox httpd python health)
 for t in "${targets[@]}"; do
     case "$t" in
         busybox) build_busybox ;;
         httpd) build_httpd ;;
         python) build_python ;;
-        *) die "unknown image '$t' (busybox, httpd, python)" ;;
+        health) build_health ;;
+        *) die "unknown image '$t' (busybox, httpd, python, health)" ;;
     esac
 done
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' | grep -E '^polytope-(test|demo)/' >&2 || true
