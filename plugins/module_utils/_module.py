@@ -97,7 +97,7 @@ def run_module(module: Any) -> None:
     except SpecError as exc:
         module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", problems=exc.problems, changed=False)
     if params.get("orchestrator") == "swarm":
-        run_swarm(module, spec, settings)
+        run_swarm(module, spec, settings, policy)
         return
     copy_actions: list[str] = []
     try:

@@ -31,7 +31,10 @@ def is_valid_network_name(name: str) -> bool:
 
 def attached_names(network: dict[str, Any], containers: list[dict[str, Any]]) -> list[str]:
     """The names of the containers on a network: its endpoints (running ones) and the listed ones (stopped too)."""
-    names = {entry.get("Name") for entry in (network.get("Containers") or {}).values()}
+    # A swarm node's load balancer on an overlay network (key lb-<network>) is the network's own, not a user.
+    names = {
+        entry.get("Name") for key, entry in (network.get("Containers") or {}).items() if not str(key).startswith("lb-")
+    }
     for container in containers:
         names.update(str(listed).lstrip("/") for listed in container.get("Names") or [])
     return sorted(name for name in names if name)

@@ -419,7 +419,7 @@ options:
       - V(swarm) runs them as one Swarm service, named C([<project>-]<id>) (Swarm refuses dots), on the swarm
         whose manager is the engine at O(docker_host); a worker or an engine outside a swarm is an error. The
         replicas are the service's tasks, spread over the nodes; O(scaling) is the replica count (V(0) keeps the
-        service with no task), O(state=completed) runs a replicated job of O(scaling) completions, C(rollout)
+        service with no task), O(state=completed) runs a replicated job of O(scaling) completions, O(rollout)
         becomes the service's update and rollback config, O(instance_type) a placement constraint on the node
         label C(polytope.instance-type), and O(services) publish ports (see O(swarm_publish_mode)) and are names
         on an attachable overlay network (O(network)). The run waits like C(docker service create) without

@@ -89,6 +89,11 @@ class SwarmApi(Engine):
         except NotFound:
             return []
 
+    def tasks_of_removed(self, service_id: str, name: str) -> list[dict[str, Any]]:
+        """The tasks of a removed service (the service filter no longer finds them; the name filter is a prefix)."""
+        found = self._call("listing the removed service's tasks", self.client.tasks, {"name": name})
+        return [task for task in found if task.get("ServiceID") == service_id]
+
     def task_logs(self, service_id: str, tty: bool, lines: int = 20) -> dict[str, list[str]]:
         """The last lines each task logged, by task id (the manager collects them from every node)."""
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import DockerException, open_client
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
-from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import parse_rollout
+from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, SpecError
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions, check
@@ -22,8 +22,8 @@ from ansible_collections.polytope.core.plugins.module_utils._swarm.run import (
 NOTHING_CHANGED = "Invalid options, nothing was changed"
 
 
-def swarm_options(params: dict[str, Any]) -> SwarmOptions:
-    """The backend's options from the module's; SpecError names a bad one."""
+def swarm_options(params: dict[str, Any], rollout: RolloutPolicy) -> SwarmOptions:
+    """The backend's options from the module's (validated before, with the rollout policy)."""
     return SwarmOptions(
         state=params["state"],
         network=params.get("network"),
@@ -32,16 +32,16 @@ def swarm_options(params: dict[str, Any]) -> SwarmOptions:
         publish_address=params["publish_address"],
         stop_timeout=params["stop_timeout"],
         project_dir=params.get("project_dir"),
-        rollout=parse_rollout(params.get("rollout")),
+        rollout=rollout,
     )
 
 
-def run_swarm(module: Any, spec: ContainerSpec, settings: dict[str, Any]) -> None:
+def run_swarm(module: Any, spec: ContainerSpec, settings: dict[str, Any], rollout: RolloutPolicy) -> None:
     params = module.params
     for secret in spec.secrets:
         module.no_log_values.add(secret)
     try:
-        options = swarm_options(params)
+        options = swarm_options(params, rollout)
         check(spec, options)
     except SpecError as exc:
         module.fail_json(msg=f"{NOTHING_CHANGED}: {exc}", problems=exc.problems, changed=False)
@@ -59,6 +59,7 @@ def run_swarm(module: Any, spec: ContainerSpec, settings: dict[str, Any]) -> Non
             absent=params["state"] == "absent",
             check_mode=module.check_mode,
             diff=module._diff,
+            log_lines=params["log_lines"],
         ),
     )
     try:

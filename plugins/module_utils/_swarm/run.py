@@ -51,6 +51,7 @@ class RunSettings:
     absent: bool = False
     check_mode: bool = False
     diff: bool = False
+    log_lines: int = 20
 
 
 class SwarmRun:
@@ -229,11 +230,22 @@ class SwarmRun:
             self._act("remove service")
             if not self.settings.check_mode:
                 self.api.remove_service(str(existing["ID"]), self.name)
+                self._wait_stopped(str(existing["ID"]))
         if not self.settings.check_mode:
             self._drop_stale_configs(set())
         if self.settings.diff:
             self.diff = {"before": self._shown(mapping.normalized(existing["Spec"])) if existing else {}, "after": {}}
         return self.result()
+
+    def _wait_stopped(self, service_id: str) -> None:
+        """Until the removed service's tasks stopped, so that its network can go next (bounded by wait_timeout)."""
+        timeout = self.settings.wait_timeout
+        deadline = self.clock() + timeout if timeout else None
+        while any(task_state(task) == "running" for task in self.api.tasks_of_removed(service_id, self.name)):
+            if deadline is not None and self.clock() >= deadline:
+                self.warnings.append(f"Tasks of the removed service {self.name} still run after wait_timeout")
+                return
+            time.sleep(POLL_SECONDS)
 
     def _shown(self, value: dict[str, Any]) -> dict[str, Any]:
         return dict(mask_secrets(value, self.spec.secrets)) if self.spec.secrets else value
@@ -308,7 +320,7 @@ class SwarmRun:
             (task for task in self.tasks if exit_code(task) is not None), key=lambda task: task.get("Slot") or 0
         )
         self.exit_codes = [exit_code(task) or 0 for task in finished]
-        logs = self.api.task_logs(str(service["ID"]), self.spec.tty)
+        logs = self.api.task_logs(str(service["ID"]), self.spec.tty, self.settings.log_lines)
         failed = next((task for task in finished if exit_code(task)), None)
         chosen = failed or (finished[0] if finished else None)
         if chosen is not None:

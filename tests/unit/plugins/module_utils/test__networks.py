@@ -103,6 +103,12 @@ def test_attached_names_joins_endpoints_and_listed_containers() -> None:
     assert attached_names({"Containers": None}, []) == []
 
 
+def test_a_swarm_nodes_load_balancer_is_no_user_of_its_overlay_network() -> None:
+    network = {"Containers": {"lb-polytope-shop": {"Name": "polytope-shop-endpoint"}, "c1": {"Name": "shop-web.1.x"}}}
+    assert attached_names(network, []) == ["shop-web.1.x"]
+    assert attached_names({"Containers": {"lb-polytope-shop": {"Name": "polytope-shop-endpoint"}}}, []) == []
+
+
 @pytest.mark.parametrize(
     ("state", "exists", "users", "action"),
     [
