@@ -321,7 +321,7 @@ class Suite:
             "restart": {"policy": "always"},
             "publish_address": "127.0.0.1",
             "stop_timeout": 2,
-            "wait_timeout": 20,
+            "wait_timeout": 12,
             "dataset_store": STORE,
             "docker_host": docker_host,
             "timeout": 20,
@@ -388,7 +388,6 @@ class Suite:
     # -- faults -----------------------------------------------------------------------------------------
     def inject(self, fault: Fault) -> Outcome:
         outcome, before = Outcome(), self.current
-        old_ids = {c["Id"] for c in replicas(self.client, running_only=True)}
         docker_host = rig.DOCKER_HOST
         if fault.kind in ("slow", "slow-kill", "engine-lost"):
             self.proxy = rig.DelayProxy(fault.delay)
@@ -399,7 +398,6 @@ class Suite:
             if rc != 0:
                 outcome.notes.append("preparing the full store failed")
             self.remember()
-            old_ids = {c["Id"] for c in replicas(self.client, running_only=True)}
             self.store.fill(STORE_ROOM)
             outcome.injected = True
 
@@ -426,7 +424,7 @@ class Suite:
         outcome.injected = outcome.injected or fired or fault.kind in ("slow", "pull-fail", "crash-start")
         if fault.kind == "engine-restart" and fired:
             self.engine.start()
-        self.check_allowance(fault, before, old_ids, rc, fewest, outcome)
+        self.check_allowance(fault, before, rc, fewest, outcome)
         if self.proxy is not None:
             self.proxy.close()
             self.proxy = None
@@ -435,17 +433,21 @@ class Suite:
         self.recover(fault, outcome)
         return outcome
 
-    def check_allowance(
-        self, fault: Fault, before: Target, old_ids: set[str], rc: int, fewest: Optional[int], outcome: Outcome
-    ) -> None:
+    def check_allowance(self, fault: Fault, before: Target, rc: int, fewest: Optional[int], outcome: Outcome) -> None:
         broken = fault.kind in ("store-full", "pull-fail", "crash-start")
         if broken:
-            running = {c["Id"] for c in replicas(self.client, running_only=True)}
+            # a rollback may put the previous containers back or make new ones of the previous spec
+            previous = replace(before, blob=BLOB) if fault.kind == "store-full" else before
+            wanted = {f"GEN={previous.gen}", f"BLOB={previous.blob}"}
+            serving = 0
+            for container in replicas(self.client, running_only=True):
+                config = self.client.inspect_container(container["Id"])["Config"]
+                serving += wanted <= set(config["Env"]) and config["Image"] == previous.image
             if rc == 0:
                 outcome.notes.append("the broken change did not fail")
-            if not old_ids <= running:
+            if serving < previous.scaling:
                 outcome.down.append(
-                    f"{len(old_ids - running)} of the previous {len(old_ids)} replicas do not run after the broken change failed"
+                    f"{serving} replicas of the previous spec run after the broken change failed, not {previous.scaling}"
                 )
             return
         floor = min(before.scaling, fault.target.scaling) - fault.parallelism
