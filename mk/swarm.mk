@@ -8,3 +8,9 @@ swarm: engine images
 
 swarm-down:
 	@scripts/swarm.sh down
+
+# N Swarm services, polytope.core.container against community.docker.docker_swarm_service (bench/swarm.py);
+# BENCH_SWARM_SIZE (10) services, BENCH_SWARM_REPS (1) repetitions
+.PHONY: bench-swarm
+bench-swarm: setup engine images
+	@$(BIN)/python bench/swarm.py
