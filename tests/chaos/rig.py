@@ -10,6 +10,7 @@ from a pool that this machine routes to the namespace.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -34,6 +35,8 @@ EXEC_ROOT = "/run/docker-pt-chaos"
 PIDFILE = "/run/docker-pt-chaos.pid"
 LOG = "/var/log/dockerd-pt-chaos.log"
 STORE_SIZE = "32m"
+CONTAINERD_PIDFILE = EXEC_ROOT + "/containerd/containerd.pid"
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def run(*command: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
@@ -69,15 +72,68 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
+def become_subreaper() -> None:
+    """Orphans of this process's tree (a killed run's workers, a killed dockerd's containerd) become its children.
+
+    Some machines' first process reaps orphans late: until then they are zombies, which dockerd and the module
+    take for live processes. This process reaps them as an init that does its job would (see reap).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def _parent(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def reap(pids: list[int], timeout: float = 10.0) -> None:
+    """Wait for these processes where they became this process's children; never for any other child."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while _parent(pid) == os.getpid() and time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    break
+            except ChildProcessError:
+                break
+            time.sleep(0.02)
+
+
+def reap_engine_orphans() -> None:
+    """Reap the containerd shims that became this process's children and ended (none of its own children)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        name, fields = text.split("(", 1)[1].rsplit(")", 1)
+        state, parent = fields.split()[:2]
+        if state == "Z" and int(parent) == os.getpid() and name.startswith("containerd"):
+            reap([int(entry)])
+
+
 def kill_tree(root: int) -> int:
-    """SIGKILL a process and everything below it, as a crash of the controller would; the number killed."""
+    """SIGKILL a process and everything below it, as a crash of the controller would; the number killed.
+
+    The root is left to whoever started it to wait for; the orphans below it are reaped here.
+    """
+    doomed = process_tree(root)
     killed = 0
-    for pid in process_tree(root):
+    for pid in doomed:
         try:
             os.kill(pid, signal.SIGKILL)
             killed += 1
         except ProcessLookupError:
             pass
+    reap([pid for pid in doomed if pid != root])
     return killed
 
 
@@ -86,6 +142,7 @@ class Engine:
 
     def __init__(self, images: list[str]):
         self.images = images
+        self.process: Optional[subprocess.Popen[bytes]] = None  # the dockerd this suite started, reaped here
 
     def up(self) -> None:
         if run("ip", "link", "show", BRIDGE, check=False, quiet=True).returncode != 0:
@@ -125,21 +182,26 @@ class Engine:
                 subprocess.run(f"docker save {image} | docker -H {DOCKER_HOST} load -q", shell=True, check=True)
 
     def pid(self) -> Optional[int]:
+        """The running dockerd's pid: one this suite started (poll() reaps it once it ended), or one a killed
+        earlier run of the suite left (its pid file, unless that process ended)."""
+        if self.process is not None:
+            return self.process.pid if self.process.poll() is None else None
         try:
             with open(PIDFILE, encoding="utf-8") as handle:
                 pid = int(handle.read().strip())
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+                ended = handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+            return None if ended else pid
+        except (OSError, ValueError, IndexError):
             return None
 
     def answers(self) -> bool:
         return engine_cli("version", "--format", "{{.Server.Version}}", check=False).returncode == 0
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
         if self.pid() is None:
             with open(LOG, "ab") as log:
-                subprocess.Popen(  # pylint: disable=consider-using-with
+                self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                     [
                         "nsenter",
                         f"--net=/var/run/netns/{NAMESPACE}",
@@ -164,10 +226,14 @@ class Engine:
                     stderr=log,
                     start_new_session=True,
                 )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while not self.answers():
+            if self.process is not None and self.process.poll() is not None and attempts > 1:
+                self.process = None  # it gave up (its containerd did not start): once more, as systemd would
+                self.start(attempts - 1)
+                return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the chaos engine did not answer within 60 s; see {LOG}")
+                raise RuntimeError(f"the chaos engine did not answer within 90 s; see {LOG}")
             time.sleep(0.2)
         # dockerd drops forwarded traffic to its networks; the module probes replicas from here
         rule = ["-s", f"{HOST_ADDRESS}/32", "-j", "ACCEPT"]
@@ -179,10 +245,19 @@ class Engine:
         pid = self.pid()
         if pid is None:
             return
+        try:
+            with open(CONTAINERD_PIDFILE, encoding="utf-8") as handle:
+                containerd = [int(handle.read().strip())]
+        except (OSError, ValueError):
+            containerd = []
         os.kill(pid, sig)
         deadline = time.monotonic() + 60
-        while self.pid() is not None and time.monotonic() < deadline:
+        while self.pid() is not None:
+            if time.monotonic() > deadline and sig != signal.SIGKILL:
+                os.kill(pid, signal.SIGKILL)
+                sig = signal.SIGKILL
             time.sleep(0.1)
+        reap(containerd)  # it dies with its dockerd
         if sig == signal.SIGKILL:
             try:
                 os.unlink(PIDFILE)
