@@ -427,8 +427,9 @@ options:
         window; an update Swarm paused or rolled back fails the task.
       - With V(swarm), C(host) and C(repo) mounts are binds on whichever node runs a task, so the path must exist
         on every node that can run one; C(volume) mounts are local volumes made on each node; C(string) mounts are
-        Swarm configs. O(datasets), C(dataset) mounts, O(unconfined), O(state=stopped) and O(state=restarted) do
-        not map and are errors before anything changes.
+        Swarm configs. O(datasets) are stored from finished job tasks through O(swarm_node_engines). C(dataset)
+        mounts, O(unconfined), O(state=stopped) and O(state=restarted) do not map and are errors before anything
+        changes.
       - The image is resolved to a digest on the manager (a warning when it cannot be, and the nodes use the tag);
         with O(update_image=false) a moved tag alone does not update the service.
     type: str
@@ -450,6 +451,16 @@ options:
     type: str
     choices: [vip, dnsrr]
     default: vip
+  swarm_node_engines:
+    description:
+      - With O(orchestrator=swarm), how the module reaches the engine of the node a task ran on, to store the
+        O(datasets) of a finished job task from its container there (only that node has its files).
+      - A URL with C({id}), C({address}) and C({hostname}) of the node in it, such as V(tcp://{address}:2376),
+        or a mapping of node IDs or addresses to URLs. The TLS options of O(docker_host) apply to these engines
+        too.
+      - Without it, O(datasets) with O(orchestrator=swarm) is an error before anything runs; datasets are stored
+        from jobs only (O(state=completed)).
+    type: raw
   controller_copies:
     description:
       - Set by the action plugin, not by users. The copies of controller directories this task uses, each
@@ -630,6 +641,21 @@ containers:
       description: Published ports, container port to C(address:port) list.
       type: dict
       sample: {"8000/tcp": ["127.0.0.1:8000"]}
+    task_id:
+      description: With O(orchestrator=swarm), the Swarm task this container belongs to.
+      type: str
+      returned: with O(orchestrator=swarm)
+      sample: 2r9h084j9l4wcnq5afgfc6tpa
+    node_id:
+      description: With O(orchestrator=swarm), the ID of the node the task runs on (nodes may share a hostname).
+      type: str
+      returned: with O(orchestrator=swarm)
+      sample: kuydif8p0oc2zd1hvnncqtk9x
+    exit_code:
+      description: With O(orchestrator=swarm), the exit code of a task that has finished.
+      type: int
+      returned: with O(orchestrator=swarm)
+      sample: 0
     health:
       description: The health status the engine reports, for a replica with a health check.
       type: str
@@ -720,9 +746,31 @@ datasets:
       size: 10240
       sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
       replica: 1
+swarm_service:
+  description: With O(orchestrator=swarm), the service as of the end of the run.
+  returned: with O(orchestrator=swarm), when the service exists
+  type: dict
+  contains:
+    id:
+      description: The service ID.
+      type: str
+      sample: i6b79gfx1dzwtc6aznwzxz23p
+    name:
+      description: The service name, C([<project>-]<id>).
+      type: str
+      sample: shop-web
+    version:
+      description: The service's version index; a run that changed nothing leaves it as it was.
+      type: int
+      sample: 116
+    update_state:
+      description: Swarm's state of the last update (C(completed), C(rollback_completed), ...), or null.
+      type: str
+      sample: completed
 diff:
   description:
     - In diff mode, per replica, what was created, replaced, updated in place or removed, with before and after.
+    - With O(orchestrator=swarm), the service spec (normalised, secret values masked) before and after.
     - With O(create=when-missing) or O(create=never), C(kept) in C(after) lists the differences from the spec that
       were left alone.
   returned: in diff mode
@@ -819,6 +867,7 @@ ARGUMENT_SPEC = {
     "orchestrator": {"type": "str", "default": "docker", "choices": ["docker", "swarm"]},
     "swarm_publish_mode": {"type": "str", "default": "ingress", "choices": ["ingress", "host"]},
     "swarm_endpoint_mode": {"type": "str", "default": "vip", "choices": ["vip", "dnsrr"]},
+    "swarm_node_engines": {"type": "raw"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 

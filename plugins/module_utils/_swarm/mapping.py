@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+    LABEL_DATASETS,
     LABEL_ID,
     LABEL_MANAGED,
     LABEL_PROJECT,
     MANAGED_BY,
     aliases,
+    datasets_label,
     default_network,
     healthcheck_body,
 )
@@ -31,6 +33,7 @@ from ansible_collections.polytope.core.plugins.module_utils._rollout.policy impo
     starts_first,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
+from ansible_collections.polytope.core.plugins.module_utils._swarm.nodes import check_node_engines
 
 SECOND = 10**9
 INSTANCE_TYPE_LABEL = "polytope.instance-type"
@@ -59,6 +62,8 @@ class SwarmOptions:
     stop_timeout: int = 10
     project_dir: Optional[str] = None
     rollout: RolloutPolicy = field(default_factory=RolloutPolicy)
+    # swarm_node_engines: how to reach a node's engine (see _swarm.nodes)
+    node_engines: Any = None
 
     @property
     def is_job(self) -> bool:
@@ -142,8 +147,14 @@ def check(spec: ContainerSpec, options: SwarmOptions) -> None:
         problems.add("publish_address", "Swarm publishes on every address of a node; leave publish_address unset")
     if spec.unconfined:
         problems.add("unconfined", "Swarm services cannot drop the seccomp and AppArmor profiles")
-    if spec.datasets:
-        problems.add("datasets", "storing datasets from Swarm tasks is not supported yet; use orchestrator docker")
+    if spec.datasets and not options.node_engines:
+        problems.add(
+            "datasets",
+            "a finished task's files are only on its node: set swarm_node_engines to say how to reach the nodes' engines",
+        )
+    if spec.datasets and not options.is_job:
+        problems.add("datasets", "with orchestrator swarm, datasets are stored from jobs only (state completed)")
+    check_node_engines(problems, options.node_engines)
     if options.is_job and spec.restart.name == "always":
         problems.add(
             "restart.policy", "always with state completed would run a finished job again for ever; use on-failure"
@@ -270,9 +281,13 @@ def endpoint_spec(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
 
 
 def container_spec(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[str, str]) -> dict[str, Any]:
+    labels = service_labels(spec)
+    if spec.datasets:
+        # What the dataset store reads from a finished task's container on its node, as on one engine.
+        labels[LABEL_DATASETS] = datasets_label(spec)
     body: dict[str, Any] = {
         "Image": spec.image,
-        "Labels": service_labels(spec),
+        "Labels": labels,
         "Env": [f"{var.name}={var.value}" for var in spec.env],
         "Dir": spec.workdir or "",
         "User": spec.user or "",

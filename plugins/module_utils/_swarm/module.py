@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import DockerException, open_client
-from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
+from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
+from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
+from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, SpecError
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions, check
+from ansible_collections.polytope.core.plugins.module_utils._swarm.nodes import node_engine_url
 from ansible_collections.polytope.core.plugins.module_utils._swarm.run import (
     RunSettings,
+    StoreDatasets,
     SwarmFailed,
     SwarmRefused,
     SwarmRun,
@@ -33,7 +38,37 @@ def swarm_options(params: dict[str, Any], rollout: RolloutPolicy) -> SwarmOption
         stop_timeout=params["stop_timeout"],
         project_dir=params.get("project_dir"),
         rollout=rollout,
+        node_engines=params.get("swarm_node_engines"),
     )
+
+
+def _dataset_storer(
+    params: dict[str, Any], spec: ContainerSpec, settings: dict[str, Any], options: SwarmOptions
+) -> Optional[StoreDatasets]:
+    """Stores a finished task's datasets through its node's engine, connected with docker_host's TLS settings."""
+    if not spec.datasets:
+        return None
+    store = DatasetStore(params["dataset_store"])
+
+    def store_from(node: dict[str, Any], container_id: str, name: str) -> list[dict[str, Any]]:
+        url = node_engine_url(options.node_engines, node)
+        if not url:
+            raise EngineError(f"swarm_node_engines gives no engine for node {node.get('ID')}")
+        try:
+            client = open_client({**settings, "docker_host": url})
+        except (DockerException, OSError) as exc:
+            raise EngineError(f"reaching the engine of node {node.get('ID')} at {url}: {exc}") from exc
+        try:
+            provisioner = Provisioner(Engine(client), spec, MountPlan(), store, params.get("dataset_keep"))
+            try:
+                provisioner.secure(container_id, name, params["stop_timeout"])
+            except ProvisionError as exc:
+                raise EngineError(str(exc)) from exc
+            return list(provisioner.stored)
+        finally:
+            client.close()
+
+    return store_from
 
 
 def run_swarm(module: Any, spec: ContainerSpec, settings: dict[str, Any], rollout: RolloutPolicy) -> None:
@@ -61,6 +96,7 @@ def run_swarm(module: Any, spec: ContainerSpec, settings: dict[str, Any], rollou
             diff=module._diff,
             log_lines=params["log_lines"],
         ),
+        store_datasets=_dataset_storer(params, spec, settings, options),
     )
     try:
         result = run.run()

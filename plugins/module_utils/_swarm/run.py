@@ -32,6 +32,10 @@ NEW = "(new)"
 JOB_FAILED = "The container exited with a nonzero exit code."
 
 
+# (node, container ID, container name) -> the dataset versions stored from that finished task's container
+StoreDatasets = Callable[[dict[str, Any], str, str], list[dict[str, Any]]]
+
+
 class SwarmRefused(Exception):
     """The swarm cannot run this spec; nothing was changed."""
 
@@ -62,12 +66,15 @@ class SwarmRun:
         options: mapping.SwarmOptions,
         settings: RunSettings,
         clock: Callable[[], float] = time.monotonic,
+        store_datasets: Optional[StoreDatasets] = None,
     ):
         self.api = api
         self.spec = spec
         self.options = options
         self.settings = settings
         self.clock = clock
+        self.store_datasets = store_datasets
+        self.datasets: list[dict[str, Any]] = []
         self.name = mapping.service_name(spec)
         self.actions: list[str] = []
         self.warnings: list[str] = []
@@ -321,6 +328,21 @@ class SwarmRun:
         )
         self.exit_codes = [exit_code(task) or 0 for task in finished]
         logs = self.api.task_logs(str(service["ID"]), self.spec.tty, self.settings.log_lines)
+        if self.spec.datasets and self.store_datasets is not None:
+            for number, task in enumerate(finished, start=1):
+                container = str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID") or "")
+                node = self.nodes.get(str(task.get("NodeID"))) or {"ID": task.get("NodeID")}
+                if container:
+                    name = f"{self.name}.{task.get('Slot') or number}"
+                    try:
+                        stored = self.store_datasets(node, container, name)
+                    except EngineError as exc:
+                        self._fail(f"Storing the datasets of {name} through its node's engine failed: {exc}")
+                    self.datasets.extend(stored)
+                    self.actions.extend(
+                        f"{self.name}: stored dataset {item.get('dataset')} version {item.get('version')}"
+                        for item in stored
+                    )
         failed = next((task for task in finished if exit_code(task)), None)
         chosen = failed or (finished[0] if finished else None)
         if chosen is not None:
@@ -381,6 +403,8 @@ class SwarmRun:
         if self.options.is_job and self.exit_codes:
             result["exit_codes"] = list(self.exit_codes)
             result["exit_code"] = next((code for code in self.exit_codes if code), 0)
+        if self.datasets:
+            result["datasets"] = list(self.datasets)
         if self.logs:
             result["logs"] = mask_secrets(self.logs, self.spec.secrets) if self.spec.secrets else self.logs
         if self.diff is not None:

@@ -162,7 +162,6 @@ def test_what_cannot_map_is_named_before_anything_changes() -> None:
         mapping.check(
             spec_of(
                 unconfined=True,
-                datasets=[{"path": "/out", "sink": "results"}],
                 mounts=[
                     {"path": "/a", "source": {"type": "repo"}},
                     {"path": "/b", "source": {"type": "volume", "create": "always"}},
@@ -174,7 +173,6 @@ def test_what_cannot_map_is_named_before_anything_changes() -> None:
     text = str(caught.value)
     for option in (
         "unconfined",
-        "datasets",
         "mounts[0].source",
         "mounts[1].source.create",
         "mounts: the string",
@@ -252,6 +250,19 @@ def test_a_digest_counts_only_when_asked() -> None:
     desired = mapping.service_spec(spec_of(), SwarmOptions(), "net-id")
     assert mapping.differences(desired, stored, compare_digest=False) == []
     assert mapping.differences(desired, stored, compare_digest=True) == ["ContainerSpec.Image"]
+
+
+def test_datasets_need_the_nodes_engines_and_a_job() -> None:
+    datasets = [{"path": "/out", "sink": "results"}]
+    with pytest.raises(SpecError, match="datasets: a finished task's files are only on its node"):
+        mapping.check(spec_of(datasets=datasets), SwarmOptions(state="completed"))
+    with pytest.raises(SpecError, match="datasets are stored from jobs only"):
+        mapping.check(spec_of(datasets=datasets), SwarmOptions(node_engines="tcp://{address}:2376"))
+    job = SwarmOptions(state="completed", node_engines="tcp://{address}:2376")
+    mapping.check(spec_of(datasets=datasets), job)
+    labels = mapping.service_spec(spec_of(datasets=datasets), job, "n")["TaskTemplate"]["ContainerSpec"]["Labels"]
+    # the dataset store reads the sinks from the container's labels, as on one engine
+    assert '"dataset":"results"' in labels["polytope.datasets"]
 
 
 def test_owned_by_labels() -> None:
