@@ -158,9 +158,8 @@ down() {
     for i in $(seq 1 $NODES); do
         ns=$(ns_name "$i")
         # what the engine leaves mounted under its data root (netns files, overlays) goes before the files
-        grep -o " /var/lib/docker-$ns[^ ]*\| /run/docker-$ns[^ ]*" /proc/mounts | sort -r | while read -r mnt; do
-            umount -l "$mnt" 2>/dev/null || true
-        done
+        { grep -o " /var/lib/docker-$ns[^ ]*\| /run/docker-$ns[^ ]*" /proc/mounts || true; } | sort -r \
+            | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
         if ip netns list | grep -qw "$ns"; then ip netns del "$ns"; fi
         if ip link show "v$ns" >/dev/null 2>&1; then ip link del "v$ns"; fi
         rm -rf "/var/lib/docker-$ns" "/run/docker-$ns" "/run/docker-$ns.sock" "/run/docker-$ns.pid"
