@@ -16,7 +16,8 @@ import shutil
 import tempfile
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, extract
+from ansible_collections.polytope.core.plugins.module_utils._archives import extract
+from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError
 from ansible_collections.polytope.core.plugins.module_utils._mounts import slug
 
 DEFAULT_COPY_DIR = "/var/lib/polytope/copies"

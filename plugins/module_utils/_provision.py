@@ -29,14 +29,12 @@ import time
 import uuid
 from typing import Any, BinaryIO, Callable, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._datasets import (
-    DatasetError,
-    DatasetStore,
+from ansible_collections.polytope.core.plugins.module_utils._archives import (
     GzipTarWriter,
-    Version,
     add_container_archive,
     write_placed,
 )
+from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, DatasetStore, Version
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NameTaken
 from ansible_collections.polytope.core.plugins.module_utils._lock import (
     LABEL_LOCK_EXPIRES,
