@@ -31,7 +31,6 @@ from ansible_collections.polytope.core.plugins.module_utils._spec import (
     SpecError,
     parse_spec,
 )
-from ansible_collections.polytope.core.plugins.module_utils._swarm.module import run_swarm
 
 NETWORK_NAME_EXPECTED = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 
@@ -97,6 +96,12 @@ def run_module(module: Any) -> None:
     except SpecError as exc:
         module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", problems=exc.problems, changed=False)
     if params.get("orchestrator") == "swarm":
+        # Imported here: the Swarm backend and the language's masking it uses take about 0.15 s to import,
+        # which every task on one engine would pay.
+        from ansible_collections.polytope.core.plugins.module_utils._swarm.module import (  # pylint: disable=import-outside-toplevel
+            run_swarm,
+        )
+
         run_swarm(module, spec, settings, policy)
         return
     copy_actions: list[str] = []
