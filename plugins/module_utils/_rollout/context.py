@@ -59,7 +59,7 @@ def parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return list(pool.map(function, items))
 
 
-def settle(function: Callable[[T], R], items: Iterable[T]) -> list[tuple[T, Optional[R], Optional[Exception]]]:
+def outcomes_of(function: Callable[[T], R], items: Iterable[T]) -> list[tuple[T, Optional[R], Optional[Exception]]]:
     """``function`` over the items in threads; each item with its result or its failure, none lost."""
 
     def attempt(item: T) -> tuple[T, Optional[R], Optional[Exception]]:

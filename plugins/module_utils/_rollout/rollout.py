@@ -25,7 +25,7 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     Observed,
     ReplicaPlan,
 )
-from ansible_collections.polytope.core.plugins.module_utils._rollout.context import parallel, settle
+from ansible_collections.polytope.core.plugins.module_utils._rollout.context import outcomes_of, parallel
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import (
     ROLLBACK,
     plan_batches,
@@ -193,7 +193,7 @@ class Rollout:
         self, plans: list[ReplicaPlan], monitor: Optional[Monitor], tolerated: int, untouched: list[tuple[int, ...]]
     ) -> None:
         run = self.run
-        outcomes = settle(self._swap, plans)
+        outcomes = outcomes_of(self._swap, plans)
         started = []
         for plan, _swap, error in outcomes:
             if error is None:
