@@ -137,8 +137,10 @@ class SwarmRun:
         try:
             found = self.api.distribution_digest(image)
         except EngineError as exc:
+            # The registry's answer is the reason; the call's own wording says nothing more.
+            reason = str(exc).split(": ", 1)[-1]
             self.warnings.append(
-                f"The manager could not resolve {image} to a digest ({exc}); the tasks use the tag as each node has it."
+                f"The manager could not resolve {image} to a digest, so each node runs what the tag names there: {reason}"
             )
             return image, False
         if not found:
