@@ -21,6 +21,9 @@
 #                     chaos-small, a few of them, is a step of make test (mk/chaos.mk)
 #   docs              HTML docs site (antsibull-docs, Sphinx -W) in build/docs/html, its links and
 #                     Chromium screenshots checked                     (scripts/docs.sh, mk/docs.mk)
+#   swarm, swarm-down a 3-node test swarm of engines in the namespaces pt-swarm-1..3, and its removal;
+#                     the container_swarm target starts it when it is not up (scripts/swarm.sh, mk/swarm.mk)
+#   bench-swarm       N=10 Swarm services, polytope.core.container against docker_swarm_service (bench/swarm.py)
 #   galaxy-check      galaxy-importer on the built collection tarball (scripts/galaxy-check.sh)
 #   ee-check          ansible-builder introspect + create for meta/execution-environment.yml
 #   clean             build/ and test output (keeps the venvs; `make distclean` drops them)
