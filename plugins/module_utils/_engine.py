@@ -65,11 +65,13 @@ class Engine:
             raise EngineError(f"{what}: {_explain(exc)}", lost=isinstance(exc, ConnectionLost)) from exc
 
     def info(self) -> dict[str, Any]:
-        return self._call("reading the engine's info", self.client.info)
+        info: dict[str, Any] = self._call("reading the engine's info", self.client.info)
+        return info
 
     def image_id(self, reference: str) -> Optional[str]:
         try:
-            return self._call(f"inspecting image {reference}", self.client.inspect_image, reference)["Id"]
+            image: dict[str, Any] = self._call(f"inspecting image {reference}", self.client.inspect_image, reference)
+            return str(image["Id"])
         except NotFound:
             return None
 
@@ -84,11 +86,17 @@ class Engine:
             raise EngineError(f"pulling {reference}: {_explain(exc)}") from exc
 
     def containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
-        return self._call("listing containers", self.client.containers, all=True, filters=filters)
+        found: list[dict[str, Any]] = self._call(
+            "listing containers", self.client.containers, all=True, filters=filters
+        )
+        return found
 
     def inspect(self, container: str) -> Optional[dict[str, Any]]:
         try:
-            return self._call(f"inspecting container {container}", self.client.inspect_container, container)
+            inspect: dict[str, Any] = self._call(
+                f"inspecting container {container}", self.client.inspect_container, container
+            )
+            return inspect
         except NotFound:
             return None
 
@@ -115,7 +123,10 @@ class Engine:
         for listed in self._call("listing networks", self.client.networks, names=[name]):
             if listed.get("Name") == name:
                 try:
-                    return self._call(f"inspecting network {name}", self.client.inspect_network, listed["Id"])
+                    network: dict[str, Any] = self._call(
+                        f"inspecting network {name}", self.client.inspect_network, listed["Id"]
+                    )
+                    return network
                 except NotFound:
                     return None
         return None
@@ -152,7 +163,7 @@ class Engine:
             if "Conflict" in str(exc) or "already in use" in str(exc):
                 raise NameTaken(str(exc)) from exc.__cause__
             raise
-        return created["Id"]
+        return str(created["Id"])
 
     def start(self, container: str, name: str) -> None:
         try:
@@ -200,21 +211,23 @@ class Engine:
             output = self.client.logs(container, stdout=True, stderr=True, tail=lines)
         except (DockerException, OSError):
             return []
-        return output.decode(errors="replace").splitlines()
+        return [str(line) for line in output.decode(errors="replace").splitlines()]
 
     # -- volumes and archives (mount sources and datasets) -------------------------------------------------
     def volume(self, name: str) -> Optional[dict[str, Any]]:
         try:
-            return self._call(f"inspecting volume {name}", self.client.inspect_volume, name)
+            volume: dict[str, Any] = self._call(f"inspecting volume {name}", self.client.inspect_volume, name)
+            return volume
         except NotFound:
             return None
 
     def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, Any]:
         """Create a local volume; the engine returns the existing one when the name is taken."""
         try:
-            return self._call(
+            volume: dict[str, Any] = self._call(
                 f"creating volume {name}", self.client.create_volume, name=name, driver="local", labels=labels
             )
+            return volume
         except NotFound as exc:
             raise EngineError(f"creating volume {name}: {_explain(exc)}") from exc
 
@@ -251,7 +264,8 @@ class Engine:
         if not header:
             return {}
         try:
-            return json.loads(base64.b64decode(header).decode())
+            stat: dict[str, Any] = json.loads(base64.b64decode(header).decode())
+            return stat
         except ValueError:
             return {}
 
@@ -263,7 +277,8 @@ class Engine:
             return None
         except (DockerException, OSError) as exc:
             raise EngineError(f"reading {path} from container {container[:12]}: {_explain(exc)}") from exc
-        return stream
+        chunks: Iterator[bytes] = stream
+        return chunks
 
     def put_archive(self, container: str, path: str, data: Any) -> None:
         """Extract a tar (bytes or a file object) at an existing directory of a container."""

@@ -189,7 +189,7 @@ def create_body(
     spec_fingerprint: str,
 ) -> dict[str, Any]:
     """The body of POST /containers/create for one replica."""
-    exposed = {port.docker_key: {} for service in spec.services for port in service.ports}
+    exposed: dict[str, dict[str, Any]] = {port.docker_key: {} for service in spec.services for port in service.ports}
     resources = resource_fields(spec)
     host_config: dict[str, Any] = {
         "NetworkMode": placement.network,
