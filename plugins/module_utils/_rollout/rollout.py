@@ -93,9 +93,10 @@ class Rollout:
         renamed_old = False
         try:
             if not overlap:
-                # Its datasets are stored before the new container starts; a failure to store keeps it.
-                retire(run, old.container_id, old.name, old.running, remove=False)
+                # Its datasets are stored before the new container starts; a failure to store keeps it, and
+                # since retire() stops it before storing, the undo must know to start it again.
                 swap.old_stopped = True
+                retire(run, old.container_id, old.name, old.running, remove=False)
             run.engine.rename(old.container_id, swap.previous_name)
             renamed_old = True
             run.engine.rename(new_id, plan.name)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
-from ansible_collections.polytope.core.plugins.module_utils._provision import Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import parse_rollout
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions, TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_spec
@@ -171,6 +171,21 @@ def test_stop_first_stops_the_old_replica_before_the_new_one_starts() -> None:
     log = engine.log
     assert log.index(("stop", BASE)) < log.index(("start", BASE))
     assert log.index(("stop", f"{BASE}.2")) < log.index(("start", f"{BASE}.2"))
+
+
+def test_a_stop_first_replacement_whose_old_data_cannot_be_stored_keeps_the_old_replica_running(monkeypatch) -> None:
+    engine, first = converged(scaling=2)
+
+    def full_store(_provisioner: Provisioner, container_id: str, name: str, *_args: Any, **_kwargs: Any) -> None:
+        raise ProvisionError(f"storing the datasets of {name}: no space left on device")
+
+    monkeypatch.setattr(Provisioner, "secure", full_store)
+    with pytest.raises(TaskFailed) as failure:
+        run(engine, "2", scaling=2, parallelism=1, order="stop-first")
+    assert "was kept so that its data is not lost" in str(failure.value)
+    assert engine.running() == set(names(2))
+    assert engine.names() == {name: "1" for name in names(2)}
+    assert {entry["name"]: entry["id"] for entry in failure.value.result["containers"]} == first
 
 
 def test_restarted_rolls_in_batches() -> None:
