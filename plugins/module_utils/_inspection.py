@@ -62,6 +62,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec import (
     is_valid_id,
     parse_spec,
 )
+from ansible_collections.polytope.core.plugins.module_utils._swarm.option import SWARM
 
 ROLES = {"": "replica", NEXT_SUFFIX: "next", PREVIOUS_SUFFIX: "previous"}
 # Docker writes this for a container that never started or never finished.
@@ -321,6 +322,16 @@ def run_container_info(module: Any) -> None:
         module.fail_json(msg=f"Invalid spec: {exc}", problems=exc.problems, changed=False)
     except InspectionError as exc:
         module.fail_json(msg=str(exc), changed=False)
+    if params["orchestrator"] == SWARM:
+        # Only a swarm run loads the Swarm backend.
+        from ansible_collections.polytope.core.plugins.module_utils._swarm.inspection import (  # pylint: disable=import-outside-toplevel
+            run_swarm_info,
+        )
+
+        run_swarm_info(module, settings, project, container_id, spec)
+        return
+    if spec is not None and spec_params.get("orchestrator") == SWARM:
+        module.fail_json(msg="orchestrator: the spec runs on swarm; set orchestrator=swarm to read it", changed=False)
     try:
         client = open_client(settings)
     except (DockerException, OSError) as exc:

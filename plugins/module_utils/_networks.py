@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import (
     DockerException,
@@ -14,6 +14,7 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     open_client,
 )
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NetworkInUse
+from ansible_collections.polytope.core.plugins.module_utils._swarm.option import SWARM
 
 NETWORK_NAME_EXPECTED = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 # The engine's own rule for network names.
@@ -94,6 +95,13 @@ def apply_network(engine: Engine, name: str, state: str, check_mode: bool, diff:
         except NetworkInUse:
             # A container joined between the check and the removal.
             decision = keep(name, attached_names({}, engine.network_containers(network["Id"])))
+    return network_result(name, decision, existed, network, diff)
+
+
+def network_result(
+    name: str, decision: Decision, existed: bool, network: Optional[dict[str, Any]], diff: bool
+) -> dict[str, Any]:
+    """The module's result once ``decision`` was carried out."""
     exists = {CREATE: True, REMOVE: False}.get(decision.action, existed)
     changed = decision.action in (CREATE, REMOVE)
     result: dict[str, Any] = {
@@ -125,7 +133,22 @@ def run_network_module(module: Any) -> None:
     except (DockerException, OSError) as exc:
         module.fail_json(msg=f"Cannot reach the Docker engine at {settings['docker_host']}: {exc}", changed=False)
     try:
-        result = apply_network(Engine(client), name, params["state"], module.check_mode, module._diff)
+        if params["orchestrator"] == SWARM:
+            # Only a swarm run loads the Swarm backend.
+            from ansible_collections.polytope.core.plugins.module_utils._swarm.api import (  # pylint: disable=import-outside-toplevel
+                SwarmApi,
+            )
+            from ansible_collections.polytope.core.plugins.module_utils._swarm.networks import (  # pylint: disable=import-outside-toplevel
+                OverlayRefused,
+                apply_overlay_network,
+            )
+
+            try:
+                result = apply_overlay_network(SwarmApi(client), name, params["state"], module.check_mode, module._diff)
+            except OverlayRefused as exc:
+                module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", changed=False, name=name)
+        else:
+            result = apply_network(Engine(client), name, params["state"], module.check_mode, module._diff)
     except EngineError as exc:
         if exc.lost:
             message = f"Lost the Docker engine at {settings['docker_host']} during the run: {exc}"

@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - polytope.core.connection
+  - polytope.core.orchestrator
 attributes:
   check_mode:
     support: full
@@ -413,28 +414,6 @@ options:
       - On an engine on that target this must be a path the engine sees (the target's own filesystem).
     type: path
     default: /var/lib/polytope/copies
-  orchestrator:
-    description:
-      - V(docker) runs the replicas as containers on the engine at O(docker_host).
-      - V(swarm) runs them as one Swarm service, named C([<project>-]<id>) (Swarm refuses dots), on the swarm
-        whose manager is the engine at O(docker_host); a worker or an engine outside a swarm is an error. The
-        replicas are the service's tasks, spread over the nodes; O(scaling) is the replica count (V(0) keeps the
-        service with no task), O(state=completed) runs a replicated job of O(scaling) completions, O(rollout)
-        becomes the service's update and rollback config, O(instance_type) a placement constraint on the node
-        label C(polytope.instance-type), and O(services) publish ports (see O(swarm_publish_mode)) and are names
-        on an attachable overlay network (O(network)). The run waits like C(docker service create) without
-        C(--detach), until the tasks run (or the job completed) and, after a change, stay up for one monitor
-        window; an update Swarm paused or rolled back fails the task.
-      - With V(swarm), C(host) and C(repo) mounts are binds on whichever node runs a task, so the path must exist
-        on every node that can run one; C(volume) mounts are local volumes made on each node; C(string) mounts are
-        Swarm configs. O(datasets) are stored from finished job tasks through O(swarm_node_engines). C(dataset)
-        mounts, O(unconfined), O(state=stopped) and O(state=restarted) do not map and are errors before anything
-        changes.
-      - The image is resolved to a digest on the manager (a warning when it cannot be, and the nodes use the tag);
-        with O(update_image=false) a moved tag alone does not update the service.
-    type: str
-    choices: [docker, swarm]
-    default: docker
   swarm_publish_mode:
     description:
       - With O(orchestrator=swarm), how service ports are published. V(ingress) publishes each port on every
@@ -786,6 +765,7 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     MISSING_SDK_MESSAGE,
 )
 from ansible_collections.polytope.core.plugins.module_utils._module import run_module
+from ansible_collections.polytope.core.plugins.module_utils._swarm.option import ORCHESTRATOR_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = {
     "image": {"type": "str"},
@@ -864,7 +844,7 @@ ARGUMENT_SPEC = {
     "dataset_keep": {"type": "int"},
     "copy_dir": {"type": "path", "default": "/var/lib/polytope/copies"},
     "controller_copies": {"type": "list", "elements": "dict"},
-    "orchestrator": {"type": "str", "default": "docker", "choices": ["docker", "swarm"]},
+    **ORCHESTRATOR_ARGUMENT_SPEC,
     "swarm_publish_mode": {"type": "str", "default": "ingress", "choices": ["ingress", "host"]},
     "swarm_endpoint_mode": {"type": "str", "default": "vip", "choices": ["vip", "dnsrr"]},
     "swarm_node_engines": {"type": "raw"},

@@ -18,6 +18,11 @@ description:
     that task would change it, how and why, in RV(plan). The answer comes from the container module's own
     planning in check mode, so it is what that module's check mode reports; no image is pulled and nothing is
     written.
+  - With O(orchestrator=swarm) it reads the Swarm services of O(id) or O(project) on the swarm the engine manages
+    instead, each with its version and its tasks (node ID, state, desired state, container, image, and for jobs the
+    exit code) in RV(swarm_services); given O(spec), RV(plan) says whether a run would change the service, from
+    the Swarm backend's own comparison in check mode. Swarm runs take no locks, so RV(containers) and RV(locks)
+    are not returned then.
   - Never changes anything; C(changed) is always V(false).
 author:
   - Polytope Core Maintainers (@polytope)
@@ -28,6 +33,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - polytope.core.connection
+  - polytope.core.orchestrator
 attributes:
   check_mode:
     support: full
@@ -47,7 +53,9 @@ attributes:
     support: none
   action_group:
     support: full
-    description: Use C(group/polytope.core.polytope) in C(module_defaults) to set the engine connection once.
+    description: >-
+      Use C(group/polytope.core.polytope) in C(module_defaults) to set the engine connection and O(orchestrator)
+      once.
     membership:
       - polytope.core.polytope
   platform:
@@ -71,6 +79,8 @@ options:
       - They are checked, and their defaults filled in, as that module does. Relative C(host) and C(repo) mount
         paths are relative to C(project_dir), which defaults to the playbook's directory as there.
       - Given, RV(plan) tells what a run of that task would change.
+      - With O(orchestrator=docker), a spec whose own C(orchestrator) is V(swarm) is an error (it would be read from
+        the wrong place); with O(orchestrator=swarm) the spec runs on Swarm whatever its own says.
     type: dict
 notes:
   - For a target that is not the controller, relative C(host) and C(repo) mounts of O(spec) are taken to be where
@@ -112,6 +122,21 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.name }}"
 
+- name: Read the Swarm services of the shop project and their tasks
+  polytope.core.container_info:
+    project: shop
+    orchestrator: swarm
+    docker_host: tcp://manager.example.com:2376
+    validate_certs: true
+  register: shop_swarm
+
+- name: Say where each task of the shop services runs
+  ansible.builtin.debug:
+    msg: "{{ item.0.name }} task {{ item.1.task_id }}: {{ item.1.state }} on node {{ item.1.node_id }}"
+  loop: "{{ shop_swarm.swarm_services | subelements('tasks') }}"
+  loop_control:
+    label: "{{ item.1.task_id }}"
+
 - name: Read a project on a remote engine
   polytope.core.container_info:
     project: shop
@@ -134,7 +159,7 @@ containers:
   description:
     - The containers of the id or project, by id, then replica number.
     - Besides the replicas, the replacements and old replicas that a killed run left (RV(containers[].role)).
-  returned: always
+  returned: with O(orchestrator=docker)
   type: list
   elements: dict
   contains:
@@ -215,7 +240,7 @@ containers:
       sample: 5f0c9b7d2e4a6c8e0f1a3b5d7f9e1c3a
 locks:
   description: The locks held on the id, or on ids of the project.
-  returned: always
+  returned: with O(orchestrator=docker)
   type: list
   elements: dict
   contains:
@@ -249,11 +274,92 @@ locks:
       sample: held
 locked:
   description: Whether a run holds a lock that is not stale.
-  returned: always
+  returned: with O(orchestrator=docker)
   type: bool
   sample: false
+swarm_services:
+  description: With O(orchestrator=swarm), the services of the id or project that M(polytope.core.container) made, by name.
+  returned: with O(orchestrator=swarm)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The service's name, C([<project>-]<id>).
+      type: str
+      sample: shop-api
+    service:
+      description: The service's Swarm ID.
+      type: str
+      sample: 9d3kq8l1m0x2v7c5b4n6z8a1s
+    project:
+      description: Its project (V(null) without one).
+      type: str
+      sample: shop
+    id:
+      description: Its id (O(polytope.core.container#module:id)).
+      type: str
+      sample: api
+    mode:
+      description: V(replicated), or V(replicated-job) for O(polytope.core.container#module:state=completed).
+      type: str
+      sample: replicated
+    version:
+      description: The service's version; every update of the service raises it.
+      type: int
+      sample: 42
+    update_state:
+      description: The state of its last update (such as V(completed) or V(rollback_completed)); V(null) when never updated.
+      type: str
+      sample: completed
+    tasks:
+      description: Its tasks, by slot, then creation, old ones Swarm keeps as history included.
+      type: list
+      elements: dict
+      contains:
+        task_id:
+          description: The task's ID.
+          type: str
+          sample: x1y2z3a4b5c6d7e8f9g0h1i2j
+        slot:
+          description: The replica slot (V(null) for job tasks).
+          type: int
+          sample: 1
+        node_id:
+          description: The ID of the node it was given to (nodes may share a hostname).
+          type: str
+          sample: q2w3e4r5t6y7u8i9o0p1a2s3d
+        state:
+          description: Its state, such as V(running), V(complete), V(failed) or V(shutdown).
+          type: str
+          sample: running
+        desired_state:
+          description: The state Swarm wants it in (V(running), V(shutdown), V(complete)).
+          type: str
+          sample: running
+        container:
+          description: Its container's engine id on that node; V(null) before it has one.
+          type: str
+          sample: 4b6c2a1f0e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b
+        image:
+          description: The image reference it runs (with the digest the manager resolved).
+          type: str
+          sample: registry.example.com/shop/api:1.5@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+        exit_code:
+          description: For a job's finished task, its container's exit code; V(null) otherwise.
+          type: int
+          sample: 0
+        error:
+          description: Why Swarm says it failed or cannot start; V(null) when nothing is wrong.
+          type: str
+          sample: null
+        version:
+          description: The task's own version.
+          type: int
+          sample: 77
 plan:
-  description: What a run of the M(polytope.core.container) task in O(spec) would change.
+  description:
+    - What a run of the M(polytope.core.container) task in O(spec) would change.
+    - With O(orchestrator=swarm), only RV(plan.changes), RV(plan.service) and RV(plan.actions).
   returned: when O(spec) is given
   type: dict
   contains:
@@ -261,6 +367,17 @@ plan:
       description: Whether the run would change anything.
       type: bool
       sample: true
+    service:
+      description: With O(orchestrator=swarm), the service the spec is run as.
+      type: str
+      returned: with O(orchestrator=swarm)
+      sample: shop-api
+    actions:
+      description: With O(orchestrator=swarm), what a run would do, as RV(polytope.core.container#module:actions).
+      type: list
+      elements: str
+      returned: with O(orchestrator=swarm)
+      sample: ["shop-api: update service (ContainerSpec.Image changed)"]
     fingerprint:
       description: The fingerprint the spec gives its replicas.
       type: str
@@ -323,11 +440,13 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     MISSING_SDK_MESSAGE,
 )
 from ansible_collections.polytope.core.plugins.module_utils._inspection import run_container_info
+from ansible_collections.polytope.core.plugins.module_utils._swarm.option import ORCHESTRATOR_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = {
     "project": {"type": "str"},
     "id": {"type": "str"},
     "spec": {"type": "dict"},
+    **ORCHESTRATOR_ARGUMENT_SPEC,
     **CONNECTION_ARGUMENT_SPEC,
 }
 

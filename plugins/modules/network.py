@@ -17,6 +17,9 @@ description:
     stopped container would not start any more without it). A network that containers still use is kept, with no
     change reported, the containers in RV(in_use_by) and a RV(msg) that says so; it is never disconnected from
     them. Unlike M(community.docker.docker_network), this never cuts another template's containers off.
+  - With O(orchestrator=swarm) the network is the attachable overlay network of the swarm that the Swarm services
+    of M(polytope.core.container) use, and the services that join it keep it too. A network of that name that is
+    not a swarm overlay network is an error.
 author:
   - Polytope Core Maintainers (@polytope)
 requirements:
@@ -26,6 +29,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - polytope.core.connection
+  - polytope.core.orchestrator
 attributes:
   check_mode:
     support: full
@@ -43,7 +47,9 @@ attributes:
     support: none
   action_group:
     support: full
-    description: Use C(group/polytope.core.polytope) in C(module_defaults) to set the engine connection once.
+    description: >-
+      Use C(group/polytope.core.polytope) in C(module_defaults) to set the engine connection and O(orchestrator)
+      once.
     membership:
       - polytope.core.polytope
   platform:
@@ -83,6 +89,13 @@ EXAMPLES = r"""
     msg: "{{ shop_network.msg }}"
   when: shop_network.in_use_by | length > 0
 
+- name: Make the overlay network of the shop project on a swarm
+  polytope.core.network:
+    name: polytope-shop
+    orchestrator: swarm
+    docker_host: tcp://manager.example.com:2376
+    validate_certs: true
+
 - name: Remove the network on a remote engine named once for the play
   module_defaults:
     group/polytope.core.polytope:
@@ -109,6 +122,8 @@ id:
 in_use_by:
   description:
     - The containers, running or stopped, attached to the network that O(state=absent) kept for them.
+    - With O(orchestrator=swarm), the services whose tasks join it (as C(service <name>)) and the manager's
+      containers on it.
     - Empty when the network was removed, did not exist, or for O(state=present).
   returned: always
   type: list
@@ -135,10 +150,12 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     MISSING_SDK_MESSAGE,
 )
 from ansible_collections.polytope.core.plugins.module_utils._networks import run_network_module
+from ansible_collections.polytope.core.plugins.module_utils._swarm.option import ORCHESTRATOR_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    **ORCHESTRATOR_ARGUMENT_SPEC,
     **CONNECTION_ARGUMENT_SPEC,
 }
 

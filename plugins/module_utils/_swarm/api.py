@@ -41,6 +41,10 @@ class SwarmApi(Engine):
         # The name filter matches prefixes.
         return [item for item in found if (item.get("Spec") or {}).get("Name") == name]
 
+    def all_services(self, labels: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]} if labels else None
+        return list(self._call("listing services", self.client.services, filters))
+
     def service(self, service_id: str) -> Optional[dict[str, Any]]:
         try:
             return dict(self._call(f"inspecting service {service_id}", self.client.inspect_service, service_id))

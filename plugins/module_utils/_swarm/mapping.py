@@ -48,6 +48,8 @@ MAX_CONFIG_SIZE = 500 * 1024
 MAX_NAME = 63
 _NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9])*")
 LABEL_CONFIG_DIGEST = "polytope.config-digest"
+# The labels of the attachable overlay network the backend (and the network module) makes.
+OVERLAY_LABELS = {LABEL_MANAGED: MANAGED_BY}
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,36 @@ class ConfigFile:
         return hashlib.sha256(self.data.encode("utf-8")).hexdigest()
 
 
-def service_name(spec: ContainerSpec) -> str:
+def service_name_of(project: Optional[str], service_id: str) -> str:
     """``<project>-<id>``, or ``<id>``: Swarm refuses the dots of container names in service names."""
-    return f"{spec.project}-{spec.id}" if spec.project else spec.id
+    return f"{project}-{service_id}" if project else service_id
+
+
+def service_name(spec: ContainerSpec) -> str:
+    return service_name_of(spec.project, spec.id)
+
+
+def manager_refusal(info: dict[str, Any]) -> Optional[str]:
+    """Why the engine (its ``docker info``) cannot manage Swarm services; None for a manager."""
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active":
+        return (
+            "orchestrator: the engine at docker_host is not part of a swarm "
+            f"(state {swarm.get('LocalNodeState') or 'inactive'}); point docker_host at a swarm manager"
+        )
+    if not swarm.get("ControlAvailable"):
+        return "orchestrator: the engine at docker_host is a swarm worker; point docker_host at a manager"
+    return None
+
+
+def overlay_refusal(name: str, network: dict[str, Any]) -> Optional[str]:
+    """Why an existing network cannot be a project network of Swarm services; None when it can."""
+    if network.get("Driver") != "overlay" or network.get("Scope") != "swarm":
+        return (
+            f"network: {name} exists as a {network.get('Scope')} {network.get('Driver')} network; "
+            "Swarm services need an attachable overlay network"
+        )
+    return None
 
 
 def network_name(spec: ContainerSpec, options: SwarmOptions) -> str:

@@ -11,7 +11,6 @@ from typing import Any, Callable, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
 from ansible_collections.polytope.core.plugins.module_utils._language.masking import mask_secrets
-from ansible_collections.polytope.core.plugins.module_utils._mapping import LABEL_MANAGED, MANAGED_BY
 from ansible_collections.polytope.core.plugins.module_utils._services import Endpoint, is_open
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, parse_image_reference
 from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
@@ -90,16 +89,9 @@ class SwarmRun:
 
     # ------------------------------------------------------------------ checks --
     def _check_manager(self) -> None:
-        swarm = self.api.info().get("Swarm") or {}
-        if swarm.get("LocalNodeState") != "active":
-            raise SwarmRefused(
-                "orchestrator: the engine at docker_host is not part of a swarm "
-                f"(state {swarm.get('LocalNodeState') or 'inactive'}); point docker_host at a swarm manager"
-            )
-        if not swarm.get("ControlAvailable"):
-            raise SwarmRefused(
-                "orchestrator: the engine at docker_host is a swarm worker; point docker_host at a manager"
-            )
+        refusal = mapping.manager_refusal(self.api.info())
+        if refusal:
+            raise SwarmRefused(refusal)
 
     def _check_nodes(self) -> None:
         self.nodes = {node["ID"]: node for node in self.api.nodes()}
@@ -154,12 +146,10 @@ class SwarmRun:
             self._act(f"create overlay network {name}")
             if self.settings.check_mode:
                 return NEW
-            return self.api.create_overlay_network(name, {LABEL_MANAGED: MANAGED_BY})
-        if network.get("Driver") != "overlay" or network.get("Scope") != "swarm":
-            raise SwarmRefused(
-                f"network: {name} exists as a {network.get('Scope')} {network.get('Driver')} network; "
-                "Swarm services need an attachable overlay network"
-            )
+            return self.api.create_overlay_network(name, mapping.OVERLAY_LABELS)
+        refusal = mapping.overlay_refusal(name, network)
+        if refusal:
+            raise SwarmRefused(refusal)
         return str(network["Id"])
 
     def _configs(self) -> dict[str, str]:
