@@ -143,8 +143,8 @@ class SwarmApi(Engine):
         filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
         return list(self._call("listing configs", self.client.configs, filters))
 
-    def create_config(self, name: str, data: str, labels: dict[str, str]) -> str:
-        response = self._call(f"creating config {name}", self.client.create_config, name, data.encode(), labels)
+    def create_config(self, name: str, data: bytes, labels: dict[str, str]) -> str:
+        response = self._call(f"creating config {name}", self.client.create_config, name, data, labels)
         return str(response.get("ID"))
 
     def remove_config(self, config_id: str, name: str) -> bool:

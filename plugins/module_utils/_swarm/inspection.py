@@ -83,7 +83,7 @@ def would_change(api: SwarmApi, spec: ContainerSpec, params: dict[str, Any]) -> 
     problems = Problems()
     policy = check_rollout(problems, params.get("rollout"))
     problems.raise_if_any()
-    options = swarm_options(params, policy)
+    options = swarm_options(params, policy, spec)
     mapping.check(spec, options)
     settings = RunSettings(
         recreate=bool(params.get("recreate")), absent=params.get("state") == "absent", check_mode=True

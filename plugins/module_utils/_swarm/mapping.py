@@ -53,6 +53,35 @@ OVERLAY_LABELS = {LABEL_MANAGED: MANAGED_BY}
 
 
 @dataclass(frozen=True)
+class ConfigFile:
+    """A file of a string or dataset mount as a Swarm config: its name carries a digest of the content, so new
+    content is a new config (a config cannot change)."""
+
+    name: str
+    path: str
+    data: bytes
+    # The mount it comes from (such as mounts[2]), and what it is, for errors.
+    option: str = "mounts"
+    what: str = ""
+    mode: int = 0o444
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def config_name(service: str, data: bytes) -> str:
+    return f"{service}-{hashlib.sha256(data).hexdigest()[:12]}"
+
+
+def too_big(config_size: int) -> Optional[str]:
+    """Why a config of this many bytes cannot be made; None when it can."""
+    if config_size > MAX_CONFIG_SIZE:
+        return f"is {config_size} bytes, above Swarm's limit of {MAX_CONFIG_SIZE} bytes (500 KiB) for a config"
+    return None
+
+
+@dataclass(frozen=True)
 class SwarmOptions:
     """What the module gives the backend besides the spec."""
 
@@ -66,23 +95,12 @@ class SwarmOptions:
     rollout: RolloutPolicy = field(default_factory=RolloutPolicy)
     # swarm_node_engines: how to reach a node's engine (see _swarm.nodes)
     node_engines: Any = None
+    # The files of the dataset mounts, read from the dataset store where the module runs (see _swarm.datasets).
+    dataset_configs: tuple[ConfigFile, ...] = ()
 
     @property
     def is_job(self) -> bool:
         return self.state == "completed"
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    """A string mount as a Swarm config: its name carries a digest of the text, so new text is a new config."""
-
-    name: str
-    path: str
-    data: str
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.data.encode("utf-8")).hexdigest()
 
 
 def service_name_of(project: Optional[str], service_id: str) -> str:
@@ -134,14 +152,22 @@ def is_owned(labels: Optional[dict[str, str]], spec: ContainerSpec) -> bool:
     return all(given.get(key, "") == value for key, value in service_labels(spec).items())
 
 
-def config_files(spec: ContainerSpec) -> list[ConfigFile]:
+def config_files(spec: ContainerSpec, options: SwarmOptions) -> list[ConfigFile]:
+    """The string mounts, then the files of the dataset mounts, as Swarm configs."""
     files = []
-    for mount in spec.mounts:
+    for index, mount in enumerate(spec.mounts):
         if mount.type == "string":
-            data = mount.source["data"]
-            digest = hashlib.sha256(data.encode("utf-8")).hexdigest()[:12]
-            files.append(ConfigFile(f"{service_name(spec)}-{digest}", mount.path, data))
-    return files
+            data = mount.source["data"].encode("utf-8")
+            files.append(
+                ConfigFile(
+                    config_name(service_name(spec), data),
+                    mount.path,
+                    data,
+                    f"mounts[{index}]",
+                    f"the string at {mount.path}",
+                )
+            )
+    return files + list(options.dataset_configs)
 
 
 def _published(spec: ContainerSpec) -> list[tuple[int, int, str]]:
@@ -196,17 +222,15 @@ def check(spec: ContainerSpec, options: SwarmOptions) -> None:
             problems.add(option, "a repo mount needs project_dir")
         elif mount.type == "host" and not mount.source["path"].startswith("/") and not options.project_dir:
             problems.add(f"{option}.path", "a relative host path needs project_dir")
-        elif mount.type == "dataset":
-            problems.add(option, "dataset mounts are not supported with orchestrator swarm yet")
         elif mount.type == "volume":
             if mount.source.get("source") is not None:
                 problems.add(f"{option}.source", "Swarm makes a node's volume itself; it cannot fill it first")
             if mount.source.get("create") != "when-missing":
                 problems.add(f"{option}.create", "Swarm makes a missing volume on each node; only when-missing maps")
-    for config in config_files(spec):
-        size = len(config.data.encode("utf-8"))
-        if size > MAX_CONFIG_SIZE:
-            problems.add("mounts", f"the string at {config.path} is {size} bytes, above Swarm's {MAX_CONFIG_SIZE}")
+    for config in config_files(spec, options):
+        reason = too_big(len(config.data))
+        if reason:
+            problems.add(config.option, f"{config.what} {reason}")
     problems.raise_if_any()
 
 
@@ -218,7 +242,7 @@ def _bind_source(mount_source: dict[str, Any], project_dir: Optional[str]) -> st
 
 
 def mounts(spec: ContainerSpec, options: SwarmOptions) -> list[dict[str, Any]]:
-    """Bind and volume mounts; strings are configs (see ``config_files``)."""
+    """Bind and volume mounts; strings and datasets are configs (see ``config_files``)."""
     result: list[dict[str, Any]] = []
     for mount in spec.mounts:
         if mount.type in ("host", "repo"):
@@ -238,14 +262,14 @@ def mounts(spec: ContainerSpec, options: SwarmOptions) -> list[dict[str, Any]]:
     return result
 
 
-def _config_refs(spec: ContainerSpec, config_ids: dict[str, str]) -> list[dict[str, Any]]:
+def _config_refs(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
-            "File": {"Name": config.path, "UID": "0", "GID": "0", "Mode": 0o444},
+            "File": {"Name": config.path, "UID": "0", "GID": "0", "Mode": config.mode},
             "ConfigID": config_ids.get(config.name, ""),
             "ConfigName": config.name,
         }
-        for config in config_files(spec)
+        for config in config_files(spec, options)
     ]
 
 
@@ -323,7 +347,7 @@ def container_spec(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[
         "TTY": spec.tty,
         "OpenStdin": not spec.no_stdin,
         "Mounts": mounts(spec, options),
-        "Configs": _config_refs(spec, config_ids),
+        "Configs": _config_refs(spec, options, config_ids),
         "StopGracePeriod": options.stop_timeout * SECOND,
     }
     # Swarm's Command is Docker's Entrypoint and its Args are Docker's Cmd.

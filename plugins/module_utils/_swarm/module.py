@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import DockerException, open_client
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._datasets import DEFAULT_STORE, DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
 from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
 from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, SpecError
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
+from ansible_collections.polytope.core.plugins.module_utils._swarm.datasets import dataset_configs
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions, check
 from ansible_collections.polytope.core.plugins.module_utils._swarm.nodes import node_engine_url
 from ansible_collections.polytope.core.plugins.module_utils._swarm.run import (
@@ -27,8 +28,11 @@ from ansible_collections.polytope.core.plugins.module_utils._swarm.run import (
 NOTHING_CHANGED = "Invalid options, nothing was changed"
 
 
-def swarm_options(params: dict[str, Any], rollout: RolloutPolicy) -> SwarmOptions:
-    """The backend's options from the module's (validated before, with the rollout policy)."""
+def swarm_options(params: dict[str, Any], rollout: RolloutPolicy, spec: ContainerSpec) -> SwarmOptions:
+    """The backend's options from the module's (validated before, with the rollout policy).
+
+    SpecError when a dataset mount cannot be read from the store or cannot be Swarm configs.
+    """
     return SwarmOptions(
         state=params["state"],
         network=params.get("network"),
@@ -39,6 +43,7 @@ def swarm_options(params: dict[str, Any], rollout: RolloutPolicy) -> SwarmOption
         project_dir=params.get("project_dir"),
         rollout=rollout,
         node_engines=params.get("swarm_node_engines"),
+        dataset_configs=dataset_configs(spec, DatasetStore(params.get("dataset_store") or DEFAULT_STORE)),
     )
 
 
@@ -76,7 +81,7 @@ def run_swarm(module: Any, spec: ContainerSpec, settings: dict[str, Any], rollou
     for secret in spec.secrets:
         module.no_log_values.add(secret)
     try:
-        options = swarm_options(params, rollout)
+        options = swarm_options(params, rollout, spec)
         check(spec, options)
     except SpecError as exc:
         module.fail_json(msg=f"{NOTHING_CHANGED}: {exc}", problems=exc.problems, changed=False)

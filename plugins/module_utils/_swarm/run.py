@@ -155,7 +155,10 @@ class SwarmRun:
     def _configs(self) -> dict[str, str]:
         existing = {item["Spec"]["Name"]: item["ID"] for item in self.api.configs(mapping.service_labels(self.spec))}
         ids: dict[str, str] = {}
-        for config in mapping.config_files(self.spec):
+        for config in mapping.config_files(self.spec, self.options):
+            # Files of the same content share one config.
+            if config.name in ids:
+                continue
             if config.name in existing:
                 ids[config.name] = existing[config.name]
                 continue
@@ -221,7 +224,7 @@ class SwarmRun:
             return self.result()
         self._wait(updated, before_status if existing else None)
         if not self.options.is_job or updated:
-            self._drop_stale_configs({config.name for config in mapping.config_files(spec)})
+            self._drop_stale_configs({config.name for config in mapping.config_files(spec, self.options)})
         return self.result()
 
     def _remove(self, existing: Optional[dict[str, Any]]) -> dict[str, Any]:

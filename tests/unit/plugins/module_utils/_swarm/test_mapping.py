@@ -146,8 +146,8 @@ def test_mounts() -> None:
     ]
     assert container["Mounts"][2]["Source"] == "shop.cache"
     assert container["Mounts"][2]["Type"] == "volume"
-    (config,) = mapping.config_files(spec)
-    assert config.name.startswith("shop-web-") and config.path == "/etc/app.conf" and config.data == "x=1\n"
+    (config,) = mapping.config_files(spec, options)
+    assert config.name.startswith("shop-web-") and config.path == "/etc/app.conf" and config.data == b"x=1\n"
     assert container["Configs"] == [
         {
             "File": {"Name": "/etc/app.conf", "UID": "0", "GID": "0", "Mode": 0o444},
@@ -175,7 +175,7 @@ def test_what_cannot_map_is_named_before_anything_changes() -> None:
         "unconfined",
         "mounts[0].source",
         "mounts[1].source.create",
-        "mounts: the string",
+        "mounts[2]: the string at /c",
         "state",
     ):
         assert option in text
