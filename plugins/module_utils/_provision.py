@@ -481,7 +481,7 @@ class Provisioner:
                 writer.close()
 
         single = present[0] if len(present) == 1 else None
-        metadata = {
+        metadata: dict[str, Any] = {
             "outcome": outcome,
             "run": run,
             "source": {

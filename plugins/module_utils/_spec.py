@@ -138,7 +138,7 @@ class Mount:
 
     @property
     def type(self) -> str:
-        return self.source["type"]
+        return str(self.source["type"])
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def is_valid_id(value: Any) -> bool:
 
 def check_id(problems: Problems, option: str, value: Any) -> Optional[str]:
     if is_valid_id(value):
-        return value
+        return str(value)
     problems.add(option, f"{value!r} is not a valid id; expected {ID_EXPECTED}")
     return None
 
@@ -534,7 +534,7 @@ def _parse_ports(problems: Problems, option: str, value: Any) -> list[PortSpec]:
         pairs = _range_pairs(problems, option, value["range"], expose_as)
     if len(problems.items) > known:
         return []
-    return [PortSpec(port, protocol, host, label, internal) for port, host in pairs]
+    return [PortSpec(port, str(protocol), host, label, internal) for port, host in pairs]
 
 
 def _range_pairs(problems: Problems, option: str, port_range: Any, expose_as: Any) -> list[tuple[int, int]]:
@@ -706,7 +706,7 @@ def _parse_mounts(problems: Problems, value: Any) -> tuple[Mount, ...]:
             problems.add(f"{option}.path", f"expected an absolute path in the container, got {path!r}")
             continue
         # The engine mounts '/data/../etc' over /etc: the spec, its errors and diffs name the path it really is.
-        normalized = normalize_container_path(path)
+        normalized = normalize_container_path(str(path))
         if normalized is None:
             problems.add(f"{option}.path", f"{path!r} leaves the container's root with '..'")
             continue
@@ -735,7 +735,7 @@ def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
         sink = item.get("sink")
         if isinstance(sink, str):
             if check_id(problems, f"{option}.sink", sink):
-                datasets.append(DatasetSpec(path, sink))
+                datasets.append(DatasetSpec(str(path), sink))
             continue
         if (
             not isinstance(sink, dict)
@@ -753,7 +753,7 @@ def _parse_datasets(problems: Problems, value: Any) -> tuple[DatasetSpec, ...]:
         if dataset:
             datasets.append(
                 DatasetSpec(
-                    path, dataset, sink_path.strip("/") if sink_path else None, None if info is None else str(info)
+                    str(path), dataset, sink_path.strip("/") if sink_path else None, None if info is None else str(info)
                 )
             )
     return tuple(datasets)
