@@ -10,6 +10,9 @@
 # Each node answers on unix:///run/docker-pt-swarm-N.sock and on tcp://10.95.0.1N:2375 (test only, no TLS;
 # --tls=false saves dockerd's 15 s pause at start). Node labels polytope.instance-type:
 #   pt-swarm-1 cpu-small, pt-swarm-2 cpu-small, pt-swarm-3 gpu-large
+# A registry for the nodes listens on the bridge, http://10.95.0.1:5001 (docker-registry, as for
+# scripts/registry.sh; every node's engine trusts it without TLS), for the update_image tests: the nodes reach
+# no other registry.
 # The test images (scripts/images.sh) are copied from the main engine to every node, and each node also
 # gets polytope-test/httpd:exits, the httpd image whose containers exit at once (rollback tests).
 # See offline-rig.md for why nsenter starts dockerd (`ip netns exec` remounts /sys) and why the FORWARD rule.
@@ -23,6 +26,8 @@ TCP_PORT=2375
 IMAGES=(${SWARM_IMAGES:-polytope-test/busybox:latest polytope-test/busybox:v1 polytope-demo/httpd:latest})
 LABELS=(cpu-small cpu-small gpu-large)
 FORWARD_RULE=(FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT)
+REGISTRY="$SUBNET.1:5001"
+REGISTRY_DIR=/var/lib/polytope-registry-swarm
 
 log() { printf '[swarm] %s\n' "$*" >&2; }
 die() { printf '[swarm] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -64,7 +69,7 @@ engine_up() {
     mkdir -p /var/log
     setsid nsenter --net="/var/run/netns/$ns" dockerd \
         --data-root "/var/lib/docker-$ns" --exec-root "/run/docker-$ns" --pidfile "/run/docker-$ns.pid" \
-        -H "$(sock "$i")" -H "tcp://$SUBNET.1$i:$TCP_PORT" --tls=false \
+        -H "$(sock "$i")" -H "tcp://$SUBNET.1$i:$TCP_PORT" --tls=false --insecure-registry "$REGISTRY" \
         --bip "172.2$((3 + i)).0.1/16" --cgroup-parent "docker-$ns" \
         >"/var/log/dockerd-$ns.log" 2>&1 </dev/null &
     local _
@@ -87,6 +92,25 @@ images_up() {
         printf 'FROM polytope-demo/httpd:latest\nCMD ["/bin/false"]\n' \
             | DOCKER_BUILDKIT=0 node "$i" build -q -t polytope-test/httpd:exits - >/dev/null 2>&1
     fi
+}
+
+registry_up() {
+    # Run here, not by scripts/registry.sh: docker-registry reads REGISTRY_* variables from its environment as
+    # settings, so that script's own variables cannot be passed to it. Nothing is pushed from the main engine,
+    # which does not trust this registry; the tests push from a node.
+    curl -fsS -o /dev/null --max-time 3 "http://$REGISTRY/v2/" 2>/dev/null && return 0
+    command -v docker-registry >/dev/null || die "docker-registry not found; run 'make engine' (installs it)"
+    mkdir -p "$REGISTRY_DIR/data"
+    printf 'version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
+        "$REGISTRY_DIR/data" "$REGISTRY" >"$REGISTRY_DIR/config.yml"
+    setsid docker-registry serve "$REGISTRY_DIR/config.yml" >/var/log/polytope-registry-swarm.log 2>&1 </dev/null &
+    echo $! >"$REGISTRY_DIR/registry.pid"
+    local _
+    for _ in $(seq 1 40); do
+        curl -fsS -o /dev/null --max-time 3 "http://$REGISTRY/v2/" 2>/dev/null && return 0
+        sleep 0.25
+    done
+    die "the registry on $REGISTRY does not answer; see /var/log/polytope-registry-swarm.log"
 }
 
 swarm_state() { node "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo down; }
@@ -133,6 +157,7 @@ up() {
         docker image inspect "$image" >/dev/null 2>&1 || die "$image is missing on the main engine; run 'make images'"
     done
     network_up
+    registry_up
     local i pids=()
     for i in $(seq 1 $NODES); do engine_up "$i" & pids+=($!); done
     for i in "${pids[@]}"; do wait "$i"; done
@@ -141,7 +166,7 @@ up() {
     for i in "${pids[@]}"; do wait "$i"; done
     swarm_up
     wait_ready
-    log "up: manager $(sock 1), workers $(sock 2) $(sock 3)"
+    log "up: manager $(sock 1), workers $(sock 2) $(sock 3), registry $REGISTRY"
 }
 
 down() {
@@ -164,6 +189,10 @@ down() {
         if ip link show "v$ns" >/dev/null 2>&1; then ip link del "v$ns"; fi
         rm -rf "/var/lib/docker-$ns" "/run/docker-$ns" "/run/docker-$ns.sock" "/run/docker-$ns.pid"
     done
+    if [ -s "$REGISTRY_DIR/registry.pid" ]; then
+        kill "$(cat "$REGISTRY_DIR/registry.pid")" 2>/dev/null || true
+    fi
+    rm -rf "$REGISTRY_DIR"
     if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
     while iptables -C "${FORWARD_RULE[@]}" 2>/dev/null; do iptables -D "${FORWARD_RULE[@]}"; done
     log "down"

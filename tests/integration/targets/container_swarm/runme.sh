@@ -20,6 +20,6 @@ if ! bash "$swarm" status; then
     bash "$swarm" up
 fi
 python="$(python -c 'import docker, sys; print(sys.executable)')"
-for playbook in test.yml module_defaults.yml dataset_mounts.yml; do
+for playbook in test.yml module_defaults.yml dataset_mounts.yml update_image.yml; do
     ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$python" "$here/$playbook" "$@"
 done
