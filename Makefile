@@ -129,7 +129,7 @@ bench-expansion: setup
 	@$(BIN)/python bench/expansion.py
 
 # property-based (hypothesis) tests, long profile; the short profile runs with `units`
-FUZZ_FILES := tests/unit/plugins/module_utils/test__spec_fuzz.py tests/unit/plugins/module_utils/_language/test_expand_fuzz.py \
+FUZZ_FILES := tests/unit/plugins/module_utils/_spec/test_parse_fuzz.py tests/unit/plugins/module_utils/_language/test_expand_fuzz.py \
               tests/unit/plugins/module_utils/_language/code/test_code_fuzz.py
 fuzz:
 	@mkdir -p build; rc=0; POLYTOPE_FUZZ=long PYTHONPATH=build $(BIN)/python -m pytest -q -p no:cacheprovider \
