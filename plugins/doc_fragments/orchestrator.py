@@ -10,6 +10,7 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   orchestrator:
+    version_added: 0.2.0
     description:
       - V(docker) works on the engine at O(docker_host) alone.
       - V(swarm) works on the swarm whose manager is the engine at O(docker_host); a worker or an engine outside a

@@ -235,6 +235,7 @@ options:
         description: C(request) and C(limit) as data sizes.
         type: dict
   unconfined:
+    version_added: 0.2.0
     description:
       - V(true) runs the replicas without the engine's default seccomp and AppArmor profiles (the security options
         C(seccomp=unconfined) and C(apparmor=unconfined)), for programs that need system calls the default profile
@@ -244,6 +245,7 @@ options:
     type: bool
     default: false
   healthcheck:
+    version_added: 0.2.0
     description:
       - Docker's health check of the replicas, replacing the image's C(HEALTHCHECK). Unset, the image's check
         (if any) applies.
@@ -272,6 +274,7 @@ options:
         description: Time after the start during which failing checks do not count (seconds or a duration).
         type: raw
   rollout:
+    version_added: 0.2.0
     description:
       - How replacements roll, in Swarm's vocabulary (the same keys as C(update_config)). Applies to every change
         that replaces replicas and to O(state=restarted). Not part of the spec.
@@ -345,6 +348,7 @@ options:
     type: int
     default: 600
   log_lines:
+    version_added: 0.2.0
     description:
       - How many of the last log lines RV(logs) and, with O(state=completed), each replica's RV(containers[].logs)
         hold. Secret values are masked in them.
@@ -361,6 +365,7 @@ options:
     type: bool
     default: false
   create:
+    version_added: 0.2.0
     description:
       - Whether the module makes containers. Unset, existing replicas are brought to the spec, in place or by
         replacing them as described above.
@@ -415,6 +420,7 @@ options:
     type: path
     default: /var/lib/polytope/copies
   swarm_publish_mode:
+    version_added: 0.2.0
     description:
       - With O(orchestrator=swarm), how service ports are published. V(ingress) publishes each port on every
         node through Swarm's routing mesh; V(host) publishes it on the node a task runs on (at most one task per
@@ -423,6 +429,7 @@ options:
     choices: [ingress, host]
     default: ingress
   swarm_endpoint_mode:
+    version_added: 0.2.0
     description:
       - With O(orchestrator=swarm), how other tasks reach the service by name. V(vip) resolves it to one virtual
         address (needs IPVS in the nodes' kernels); V(dnsrr) to the task addresses in turn, which needs
@@ -431,6 +438,7 @@ options:
     choices: [vip, dnsrr]
     default: vip
   swarm_node_engines:
+    version_added: 0.2.0
     description:
       - With O(orchestrator=swarm), how the module reaches the engine of the node a task ran on, to store the
         O(datasets) of a finished job task from its container there (only that node has its files).
