@@ -23,7 +23,7 @@ PREFIX=pt-swarm-
 BRIDGE=br-pt-swarm
 SUBNET=10.95.0
 TCP_PORT=2375
-IMAGES=(${SWARM_IMAGES:-polytope-test/busybox:latest polytope-test/busybox:v1 polytope-demo/httpd:latest})
+read -r -a IMAGES <<< "${SWARM_IMAGES:-polytope-test/busybox:latest polytope-test/busybox:v1 polytope-demo/httpd:latest}"
 LABELS=(cpu-small cpu-small gpu-large)
 FORWARD_RULE=(FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT)
 REGISTRY="$SUBNET.1:5001"
@@ -183,7 +183,7 @@ down() {
     for i in $(seq 1 $NODES); do
         ns=$(ns_name "$i")
         # what the engine leaves mounted under its data root (netns files, overlays) goes before the files
-        { grep -o " /var/lib/docker-$ns[^ ]*\| /run/docker-$ns[^ ]*" /proc/mounts || true; } | sort -r \
+        { grep -o " /var/lib/docker-${ns}[^ ]*\| /run/docker-${ns}[^ ]*" /proc/mounts || true; } | sort -r \
             | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
         if ip netns list | grep -qw "$ns"; then ip netns del "$ns"; fi
         if ip link show "v$ns" >/dev/null 2>&1; then ip link del "v$ns"; fi
