@@ -14,7 +14,7 @@
 #   sanity-313, units-313   the same with the newest ansible-core on Python 3.13
 #   integration       ansible-test integration against the real engine (Python 3.11)
 #   molecule          molecule test for every scenario, when there is one
-#   bench             bench/expansion.py, then bench/run.py (bench-expansion: only the first)
+#   bench             bench/expansion.py, bench/run.py, then bench/swarm.py (bench-expansion: only the first)
 #   format            ruff --fix and black on the Python code
 #   fuzz              property-based tests (hypothesis), long profile, cases and failures per test
 #   chaos             faults injected into real rollouts on an engine of its own (CHAOS_SEED, CHAOS_FAULTS);
@@ -121,8 +121,8 @@ molecule: setup engine images
 	@scripts/molecule.sh $(MOLECULE_ARGS)
 
 bench: setup engine images bench-expansion
-	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; \
-	else echo "bench: bench/run.py does not exist yet, nothing to run"; fi
+	@$(BIN)/python bench/run.py
+	@$(BIN)/python bench/swarm.py
 
 # polytope.yml expansion times (no engine): the largest corpus file, carbonbridge, runaway code
 bench-expansion: setup
