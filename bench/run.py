@@ -194,6 +194,20 @@ def bench_containers(client: Any) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def remove_network(client: Any, network_id: str, attempts: int = 50) -> None:
+    """Remove a network; the engine releases a force-removed container's endpoint a moment after the removal."""
+    from docker.errors import APIError
+
+    for attempt in range(attempts):
+        try:
+            client.remove_network(network_id)
+            return
+        except APIError as exc:
+            if "active endpoints" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 def cleanup(client: Any, networks: bool) -> int:
     removed = 0
     for container in bench_containers(client):
@@ -206,7 +220,7 @@ def cleanup(client: Any, networks: bool) -> int:
         existing = [n for n in client.networks(names=[network]) if n.get("Name") == network]
         if networks:
             for item in existing:
-                client.remove_network(item["Id"])
+                remove_network(client, item["Id"])
         elif not existing:
             client.create_network(network, driver="bridge")
     return removed
