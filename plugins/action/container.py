@@ -23,9 +23,9 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import card_key_conflicts, rename_card_keys
-from ansible_collections.polytope.core.plugins.module_utils._copies import DEFAULT_COPY_DIR, copy_path
+from ansible_collections.polytope.core.plugins.module_utils._storage.copies import DEFAULT_COPY_DIR, copy_path
 from ansible_collections.polytope.core.plugins.module_utils._spec import default_id_for_image
-from ansible_collections.polytope.core.plugins.module_utils._trees import tree_digest, write_tree_targz
+from ansible_collections.polytope.core.plugins.module_utils._storage.trees import tree_digest, write_tree_targz
 
 MODULE = "polytope.core.container"
 VOLUME_SOURCE_SUFFIX = "@source"

@@ -22,7 +22,7 @@ from ansible_collections.polytope.core.plugins.action.container import (
 )
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import rename_card_keys
 from ansible_collections.polytope.core.plugins.module_utils._connection import CONNECTION_ARGUMENT_SPEC
-from ansible_collections.polytope.core.plugins.module_utils._copies import DEFAULT_COPY_DIR
+from ansible_collections.polytope.core.plugins.module_utils._storage.copies import DEFAULT_COPY_DIR
 from ansible_collections.polytope.core.plugins.module_utils._spec import default_id_for_image
 from ansible_collections.polytope.core.plugins.modules.container import ARGUMENT_SPEC as CONTAINER_ARGUMENT_SPEC
 

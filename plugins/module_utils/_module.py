@@ -14,16 +14,16 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     is_local_engine,
     open_client,
 )
-from ansible_collections.polytope.core.plugins.module_utils._copies import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.copies import (
     CopyError,
     clean_stale,
     install_copies,
     remove_all,
 )
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
-from ansible_collections.polytope.core.plugins.module_utils._mounts import MountResolver
-from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountResolver
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy, check_rollout
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions, TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._spec import (

@@ -439,7 +439,7 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     DOCKER_IMPORT_ERROR,
     MISSING_SDK_MESSAGE,
 )
-from ansible_collections.polytope.core.plugins.module_utils._inspection import run_container_info
+from ansible_collections.polytope.core.plugins.module_utils._docker.inspection import run_container_info
 from ansible_collections.polytope.core.plugins.module_utils._swarm.option import ORCHESTRATOR_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = {

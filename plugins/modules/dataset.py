@@ -213,8 +213,8 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.polytope.core.plugins.module_utils._dataset_admin import STATES, run_dataset
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DEFAULT_STORE, DatasetError, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.dataset_admin import STATES, run_dataset
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DEFAULT_STORE, DatasetError, DatasetStore
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True, "aliases": ["dataset"]},

@@ -178,8 +178,8 @@ versions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.polytope.core.plugins.module_utils._dataset_admin import dataset_info
-from ansible_collections.polytope.core.plugins.module_utils._datasets import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.dataset_admin import dataset_info
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import (
     DEFAULT_STORE,
     OUTCOMES,
     DatasetError,

@@ -149,7 +149,7 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     DOCKER_IMPORT_ERROR,
     MISSING_SDK_MESSAGE,
 )
-from ansible_collections.polytope.core.plugins.module_utils._networks import run_network_module
+from ansible_collections.polytope.core.plugins.module_utils._docker.networks import run_network_module
 from ansible_collections.polytope.core.plugins.module_utils._swarm.option import ORCHESTRATOR_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = {

@@ -14,13 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
-    Placement,
-    create_body,
-    default_network,
-    fingerprint,
-)
-from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._ownership import default_network
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import Placement, create_body, fingerprint
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
 from ansible_collections.polytope.core.plugins.module_utils._rollout.report import Report, TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._replicas import PREVIOUS_SUFFIX, ReplicaPlan
+from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import PREVIOUS_SUFFIX, ReplicaPlan
 from ansible_collections.polytope.core.plugins.module_utils._rollout.readiness import Readiness
 from ansible_collections.polytope.core.plugins.module_utils._rollout.report import TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._rollout.retire import retire

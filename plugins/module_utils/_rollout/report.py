@@ -8,13 +8,13 @@ import datetime
 import threading
 from typing import TYPE_CHECKING, Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import (
     Placement,
     canonical_spec,
     resource_fields,
     restart_policy,
 )
-from ansible_collections.polytope.core.plugins.module_utils._replicas import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import (
     UPDATE,
     Observed,
     ReplicaPlan,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import ProvisionError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.polytope.core.plugins.module_utils._rollout.context import RunContext

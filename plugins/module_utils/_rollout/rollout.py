@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
-from ansible_collections.polytope.core.plugins.module_utils._replicas import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import (
     NEXT_SUFFIX,
     PREVIOUS_SUFFIX,
     Observed,

@@ -13,14 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError, WaitTimeout
-from ansible_collections.polytope.core.plugins.module_utils._lock import LOCK_SUFFIX, EngineLock, LockTimeout
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
-    LABEL_REPLICA,
-    compare,
-    is_owned,
-    owner_filters,
-)
-from ansible_collections.polytope.core.plugins.module_utils._replicas import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.lock import LOCK_SUFFIX, EngineLock, LockTimeout
+from ansible_collections.polytope.core.plugins.module_utils._ownership import LABEL_REPLICA, is_owned, owner_filters
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import compare
+from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import (
     AWAIT_EXIT,
     CREATE,
     NEVER,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 import tarfile
 
-from ansible_collections.polytope.core.plugins.module_utils._archives import open_archive, select_members
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.archives import open_archive, select_members
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetError, DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import (
     ConfigFile,

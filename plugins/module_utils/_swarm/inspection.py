@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import DockerException, open_client
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_ID,
     LABEL_MANAGED,
     LABEL_PROJECT,

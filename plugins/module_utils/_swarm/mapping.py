@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_DATASETS,
     LABEL_ID,
     LABEL_MANAGED,
@@ -23,9 +23,9 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import (
     aliases,
     datasets_label,
     default_network,
-    healthcheck_body,
 )
-from ansible_collections.polytope.core.plugins.module_utils._mounts import volume_base_name
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import healthcheck_body
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import volume_base_name
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import (
     ROLLBACK,
     RolloutPolicy,

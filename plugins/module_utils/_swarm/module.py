@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._connection import DockerException, open_client
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DEFAULT_STORE, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DEFAULT_STORE, DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
-from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
-from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountPlan
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, SpecError
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError, NetworkInUse
-from ansible_collections.polytope.core.plugins.module_utils._networks import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.networks import (
     CREATE,
     NOTHING,
     REMOVE,

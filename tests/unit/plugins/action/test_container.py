@@ -21,14 +21,14 @@ from ansible_collections.polytope.core.plugins.action.container import (
     run_in_process,
     target_is_controller,
 )
-from ansible_collections.polytope.core.plugins.module_utils._copies import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.copies import (
     CopyError,
     clean_stale,
     install_copies,
     mount_dir,
     remove_all,
 )
-from ansible_collections.polytope.core.plugins.module_utils._trees import write_tree_targz
+from ansible_collections.polytope.core.plugins.module_utils._storage.trees import write_tree_targz
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def collection_root() -> str:
 def main() -> None:
     store_root, dataset, count, result = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     sys.path.insert(0, collection_root())
-    from ansible_collections.polytope.core.plugins.module_utils._datasets import (  # pylint: disable=import-outside-toplevel
+    from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import (  # pylint: disable=import-outside-toplevel
         DatasetStore,
     )
 

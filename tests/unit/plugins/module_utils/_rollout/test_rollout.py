@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
-from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
-from ansible_collections.polytope.core.plugins.module_utils._provision import ProvisionError, Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountPlan
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import parse_rollout
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions, TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_spec

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._spec import SpecError, parse_spec
 from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.datasets import dataset_configs

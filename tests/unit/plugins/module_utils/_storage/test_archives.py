@@ -10,7 +10,7 @@ import tarfile
 from typing import Optional
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._archives import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.archives import (
     GzipTarWriter,
     UnsafeArchive,
     add_container_archive,

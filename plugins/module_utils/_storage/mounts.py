@@ -25,10 +25,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._archives import open_archive, select_members
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, DatasetStore, Version
+from ansible_collections.polytope.core.plugins.module_utils._storage.archives import open_archive, select_members
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetError, DatasetStore, Version
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Mount, Problems
-from ansible_collections.polytope.core.plugins.module_utils._trees import tree_digest
+from ansible_collections.polytope.core.plugins.module_utils._storage.trees import tree_digest
 
 LABEL_VOLUMES = "polytope.volumes"
 LABEL_VOLUME_ID = "polytope.volume"

@@ -17,7 +17,7 @@ import stat
 import tarfile
 from typing import Any, BinaryIO, Iterable, Iterator, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._datasets import CHUNK, FILE_MODE, DatasetError
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import CHUNK, FILE_MODE, DatasetError
 
 _MAX_LINK_HOPS = 40
 

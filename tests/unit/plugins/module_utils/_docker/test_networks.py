@@ -9,7 +9,7 @@ from typing import Any, Optional
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._connection import APIError, NotFound
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
-from ansible_collections.polytope.core.plugins.module_utils._networks import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.networks import (
     CREATE,
     KEEP,
     NOTHING,

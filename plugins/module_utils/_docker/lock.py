@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NameTaken
-from ansible_collections.polytope.core.plugins.module_utils._mapping import LABEL_MANAGED, MANAGED_BY
+from ansible_collections.polytope.core.plugins.module_utils._ownership import LABEL_MANAGED, MANAGED_BY
 from ansible_collections.polytope.core.plugins.module_utils._processes import process_alive
 
 LOCK_SUFFIX = ".lock"

@@ -8,7 +8,7 @@ import copy
 from typing import Any, Optional
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._inspection import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.inspection import (
     InspectionError,
     identity,
     lock_entry,
@@ -17,11 +17,11 @@ from ansible_collections.polytope.core.plugins.module_utils._inspection import (
     replica_entry,
     would_change,
 )
-from ansible_collections.polytope.core.plugins.module_utils._lock import Holder, lock_body
-from ansible_collections.polytope.core.plugins.module_utils._mapping import create_body
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
-from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan
-from ansible_collections.polytope.core.plugins.module_utils._provision import Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._docker.lock import Holder, lock_body
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import create_body
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountPlan
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions
 from ansible_collections.polytope.core.plugins.module_utils._spec import parse_spec
 

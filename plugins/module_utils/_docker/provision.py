@@ -29,20 +29,20 @@ import time
 import uuid
 from typing import Any, BinaryIO, Callable, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._archives import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.archives import (
     GzipTarWriter,
     add_container_archive,
     write_placed,
 )
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, DatasetStore, Version
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetError, DatasetStore, Version
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError, NameTaken
-from ansible_collections.polytope.core.plugins.module_utils._lock import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.lock import (
     LABEL_LOCK_EXPIRES,
     LABEL_LOCK_HOLDER,
     Holder,
     is_stale,
 )
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_DATASETS,
     LABEL_ID,
     LABEL_MANAGED,
@@ -50,7 +50,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mapping import (
     LABEL_REPLICA,
     MANAGED_BY,
 )
-from ansible_collections.polytope.core.plugins.module_utils._mounts import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import (
     LABEL_HELPER,
     LABEL_VOLUME_ID,
     LABEL_VOLUME_OWNER,
@@ -65,7 +65,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mounts import (
     volumes_label,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec
-from ansible_collections.polytope.core.plugins.module_utils._trees import add_tree
+from ansible_collections.polytope.core.plugins.module_utils._storage.trees import add_tree
 
 SPOOL_BYTES = 16 * 1024 * 1024
 HELPER_VOLUME = "/polytope-volume"

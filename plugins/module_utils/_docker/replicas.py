@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._mapping import Drift
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import Drift
 from ansible_collections.polytope.core.plugins.module_utils._spec import replica_name
 
 # Suffixes of the temporary names a rolling replacement uses; a dot and a word never clash with replica names.

@@ -12,12 +12,12 @@ import time
 from typing import Any, Optional
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils import _provision
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._docker import provision as _provision
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import NameTaken
-from ansible_collections.polytope.core.plugins.module_utils._mapping import datasets_label
-from ansible_collections.polytope.core.plugins.module_utils._mounts import MountPlan, MountResolver
-from ansible_collections.polytope.core.plugins.module_utils._provision import (
+from ansible_collections.polytope.core.plugins.module_utils._ownership import datasets_label
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountPlan, MountResolver
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import (
     ProvisionError,
     Provisioner,
     run_outcome,

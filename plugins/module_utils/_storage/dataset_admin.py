@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._datasets import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import (
     OUTCOMES,
     DatasetError,
     DatasetStore,

@@ -10,26 +10,28 @@ from dataclasses import FrozenInstanceError, replace
 from typing import Any
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
-    FINGERPRINT_VERSION,
+from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_DATASETS,
     LABEL_FINGERPRINT,
     LABEL_ID,
     LABEL_MANAGED,
     LABEL_PROJECT,
     LABEL_REPLICA,
+    aliases,
+    default_network,
+    is_owned,
+    owner_filters,
+)
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import (
+    FINGERPRINT_VERSION,
     UNCONFINED_SECURITY_OPT,
     Drift,
     Placement,
-    aliases,
     canonical_spec,
     compare,
     create_body,
-    default_network,
     fingerprint,
     healthcheck_body,
-    is_owned,
-    owner_filters,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
     ContainerSpec,

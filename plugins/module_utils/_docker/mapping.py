@@ -12,15 +12,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ansible_collections.polytope.core.plugins.module_utils._ownership import (
+    LABEL_DATASETS,
+    LABEL_FINGERPRINT,
+    LABEL_ID,
+    LABEL_MANAGED,
+    LABEL_PROJECT,
+    LABEL_REPLICA,
+    MANAGED_BY,
+    aliases,
+    datasets_label,
+)
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Healthcheck
-
-MANAGED_BY = "polytope.core"
-LABEL_MANAGED = "polytope.managed-by"
-LABEL_PROJECT = "polytope.project"
-LABEL_ID = "polytope.id"
-LABEL_REPLICA = "polytope.replica"
-LABEL_FINGERPRINT = "polytope.fingerprint"
-LABEL_DATASETS = "polytope.datasets"
 
 # Bump only with a changelog entry: a new version replaces every running replica on upgrade.
 FINGERPRINT_VERSION = "1"
@@ -41,30 +44,6 @@ class Placement:
     # Mounts made through the engine API (volumes, strings, datasets, copied project files), described by
     # what they are and a digest of their contents: the same for every replica (see _mounts).
     contents: tuple[dict[str, Any], ...] = ()
-
-
-def default_network(project: Optional[str]) -> str:
-    return f"polytope-{project}" if project else "polytope"
-
-
-def owner_filters(spec: ContainerSpec) -> dict[str, list[str]]:
-    """Label filters that select every container this module owns for the spec's project and id."""
-    return {
-        "label": [
-            f"{LABEL_MANAGED}={MANAGED_BY}",
-            f"{LABEL_PROJECT}={spec.project or ''}",
-            f"{LABEL_ID}={spec.id}",
-        ]
-    }
-
-
-def is_owned(labels: Optional[dict[str, str]], spec: ContainerSpec) -> bool:
-    labels = labels or {}
-    return (
-        labels.get(LABEL_MANAGED) == MANAGED_BY
-        and labels.get(LABEL_PROJECT, "") == (spec.project or "")
-        and labels.get(LABEL_ID) == spec.id
-    )
 
 
 def _secret_digest(value: str) -> str:
@@ -112,18 +91,6 @@ def canonical_spec(spec: ContainerSpec, placement: Placement) -> dict[str, Any]:
 def fingerprint(spec: ContainerSpec, placement: Placement) -> str:
     text = json.dumps(canonical_spec(spec, placement), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def aliases(spec: ContainerSpec) -> list[str]:
-    return [spec.id] + [service.id for service in spec.services if service.id != spec.id]
-
-
-def datasets_label(spec: ContainerSpec) -> str:
-    return json.dumps(
-        [{"path": d.path, "dataset": d.dataset, "sink_path": d.sink_path, "info": d.info} for d in spec.datasets],
-        sort_keys=True,
-        separators=(",", ":"),
-    )
 
 
 def labels_for(spec: ContainerSpec, replica: int, spec_fingerprint: str) -> dict[str, str]:

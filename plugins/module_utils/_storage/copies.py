@@ -16,9 +16,9 @@ import shutil
 import tempfile
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._archives import extract
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError
-from ansible_collections.polytope.core.plugins.module_utils._mounts import slug
+from ansible_collections.polytope.core.plugins.module_utils._storage.archives import extract
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetError
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import slug
 
 DEFAULT_COPY_DIR = "/var/lib/polytope/copies"
 DIGEST_LENGTH = 32

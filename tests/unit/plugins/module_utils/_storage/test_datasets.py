@@ -12,7 +12,7 @@ import stat
 from typing import Any, Optional
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetError, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetError, DatasetStore
 from ansible_collections.polytope.core.tests.unit.plugins.module_utils.archive_helpers import member, tar_bytes
 
 

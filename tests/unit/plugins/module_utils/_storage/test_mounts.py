@@ -10,9 +10,13 @@ import tarfile
 from typing import Any
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DatasetStore
-from ansible_collections.polytope.core.plugins.module_utils._mapping import Placement, canonical_spec, fingerprint
-from ansible_collections.polytope.core.plugins.module_utils._mounts import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import (
+    Placement,
+    canonical_spec,
+    fingerprint,
+)
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import (
     MountResolver,
     candidate_names,
     recorded_volumes,
@@ -21,7 +25,7 @@ from ansible_collections.polytope.core.plugins.module_utils._mounts import (
     volumes_label,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import SpecError, parse_spec
-from ansible_collections.polytope.core.plugins.module_utils._trees import tree_digest
+from ansible_collections.polytope.core.plugins.module_utils._storage.trees import tree_digest
 
 
 def spec(mounts: list[dict[str, Any]], **params: Any):

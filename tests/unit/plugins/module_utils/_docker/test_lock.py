@@ -7,7 +7,7 @@ import socket
 import time
 from typing import Any, Optional
 
-from ansible_collections.polytope.core.plugins.module_utils._lock import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.lock import (
     LABEL_LOCK_EXPIRES,
     LABEL_LOCK_FOR,
     LABEL_LOCK_HOLDER,

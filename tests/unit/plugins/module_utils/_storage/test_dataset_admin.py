@@ -9,13 +9,13 @@ import os
 from typing import Any, Optional
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._dataset_admin import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.dataset_admin import (
     check_name,
     dataset_info,
     dataset_names,
     run_dataset,
 )
-from ansible_collections.polytope.core.plugins.module_utils._datasets import (
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import (
     DatasetError,
     DatasetStore,
     prune_versions,

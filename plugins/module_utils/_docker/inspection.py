@@ -21,27 +21,27 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     is_local_engine,
     open_client,
 )
-from ansible_collections.polytope.core.plugins.module_utils._copies import CopyError, install_copies
-from ansible_collections.polytope.core.plugins.module_utils._datasets import DEFAULT_STORE, DatasetError, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.copies import CopyError, install_copies
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DEFAULT_STORE, DatasetError, DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
-from ansible_collections.polytope.core.plugins.module_utils._lock import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.lock import (
     LABEL_LOCK_EXPIRES,
     LABEL_LOCK_FOR,
     LABEL_LOCK_HOLDER,
     Holder,
     is_stale,
 )
-from ansible_collections.polytope.core.plugins.module_utils._mapping import (
+from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_FINGERPRINT,
     LABEL_ID,
     LABEL_MANAGED,
     LABEL_PROJECT,
     LABEL_REPLICA,
     MANAGED_BY,
-    compare,
     owner_filters,
 )
-from ansible_collections.polytope.core.plugins.module_utils._replicas import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import compare
+from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import (
     NEXT_SUFFIX,
     PREVIOUS_SUFFIX,
     Observed,
@@ -52,8 +52,8 @@ from ansible_collections.polytope.core.plugins.module_utils._replicas import (
     split_name,
 )
 from ansible_collections.polytope.core.plugins.module_utils._module import shares_filesystem
-from ansible_collections.polytope.core.plugins.module_utils._mounts import MountResolver
-from ansible_collections.polytope.core.plugins.module_utils._provision import Provisioner
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountResolver
+from ansible_collections.polytope.core.plugins.module_utils._docker.provision import Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions
 from ansible_collections.polytope.core.plugins.module_utils._services import endpoints, published_host
 from ansible_collections.polytope.core.plugins.module_utils._spec import (

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.polytope.core.plugins.module_utils._mapping import Drift
-from ansible_collections.polytope.core.plugins.module_utils._replicas import (
+from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import Drift
+from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import (
     AWAIT_EXIT,
     CREATE,
     REMOVE,
@@ -441,7 +441,7 @@ def test_observed_from_inspect() -> None:
 
 
 def test_stop_existing_stops_what_runs_and_makes_nothing() -> None:
-    from ansible_collections.polytope.core.plugins.module_utils._replicas import plan_stop_existing
+    from ansible_collections.polytope.core.plugins.module_utils._docker.replicas import plan_stop_existing
 
     current = {
         3: observed("running", replica=3, replace=["the spec changed"]),
