@@ -1,18 +1,14 @@
 # Copyright (c) polytope.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The card's hyphenated option names, and their underscore spelling in the module."""
+"""The card's hyphenated option names, and their underscore spelling in the module (from the option table)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-CARD_KEYS = {
-    "no-stdin": "no_stdin",
-    "update-image": "update_image",
-    "instance-type": "instance_type",
-    "max-restarts": "max_restarts",
-    "expose-as": "expose_as",
-}
+from ansible_collections.polytope.core.plugins.module_utils._spec.table import card_keys
+
+CARD_KEYS = card_keys()
 
 
 def rename_card_keys(value: Any, _inside_env: bool = False) -> Any:

@@ -26,24 +26,19 @@ def default_network(project: Optional[str]) -> str:
     return f"polytope-{project}" if project else "polytope"
 
 
+def owner_labels(spec: ContainerSpec) -> dict[str, str]:
+    """The labels that mark a container or service as this collection's, for the spec's project and id."""
+    return {LABEL_MANAGED: MANAGED_BY, LABEL_PROJECT: spec.project or "", LABEL_ID: spec.id}
+
+
 def owner_filters(spec: ContainerSpec) -> dict[str, list[str]]:
-    """Label filters that select every container this module owns for the spec's project and id."""
-    return {
-        "label": [
-            f"{LABEL_MANAGED}={MANAGED_BY}",
-            f"{LABEL_PROJECT}={spec.project or ''}",
-            f"{LABEL_ID}={spec.id}",
-        ]
-    }
+    """Label filters that select everything this collection owns for the spec's project and id."""
+    return {"label": [f"{key}={value}" for key, value in owner_labels(spec).items()]}
 
 
 def is_owned(labels: Optional[dict[str, str]], spec: ContainerSpec) -> bool:
-    labels = labels or {}
-    return (
-        labels.get(LABEL_MANAGED) == MANAGED_BY
-        and labels.get(LABEL_PROJECT, "") == (spec.project or "")
-        and labels.get(LABEL_ID) == spec.id
-    )
+    given = labels or {}
+    return all(given.get(key, "") == value for key, value in owner_labels(spec).items())
 
 
 def aliases(spec: ContainerSpec) -> list[str]:

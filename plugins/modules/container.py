@@ -773,89 +773,12 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     MISSING_SDK_MESSAGE,
 )
 from ansible_collections.polytope.core.plugins.module_utils._module import run_module
+from ansible_collections.polytope.core.plugins.module_utils._spec.table import argument_spec
 from ansible_collections.polytope.core.plugins.module_utils._swarm.option import ORCHESTRATOR_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = {
-    "image": {"type": "str"},
-    "id": {"type": "str"},
-    "project": {"type": "str"},
-    "cmd": {"type": "raw"},
-    "entrypoint": {"type": "raw"},
-    "mounts": {"type": "list", "elements": "dict"},
-    "env": {"type": "raw"},
-    "workdir": {"type": "str"},
-    "no_stdin": {"type": "bool", "default": False},
-    "tty": {"type": "bool", "default": True},
-    "services": {
-        "type": "list",
-        "elements": "dict",
-        "options": {
-            "id": {"type": "str", "required": True},
-            "ports": {"type": "list", "elements": "dict", "default": []},
-        },
-    },
-    "datasets": {"type": "list", "elements": "dict"},
-    "user": {"type": "raw"},
-    "restart": {
-        "type": "dict",
-        "options": {
-            "policy": {"type": "str", "choices": ["never", "always", "on-failure"]},
-            "max_restarts": {"type": "int"},
-        },
-    },
-    "scaling": {"type": "int", "default": 1},
-    "update_image": {"type": "bool", "default": False},
-    "instance_type": {"type": "str"},
-    "resources": {
-        "type": "dict",
-        "options": {
-            "cpu": {"type": "dict"},
-            "memory": {"type": "dict"},
-        },
-    },
-    "unconfined": {"type": "bool", "default": False},
-    "healthcheck": {
-        "type": "dict",
-        "options": {
-            "test": {"type": "raw"},
-            "interval": {"type": "raw"},
-            "timeout": {"type": "raw"},
-            "retries": {"type": "int"},
-            "start_period": {"type": "raw"},
-        },
-    },
-    "rollout": {
-        "type": "dict",
-        "options": {
-            "parallelism": {"type": "raw", "default": "25%"},
-            "order": {"type": "str", "choices": ["start-first", "stop-first", "auto"], "default": "auto"},
-            "monitor": {"type": "float", "default": 1.0},
-            "failure_action": {"type": "str", "choices": ["rollback", "pause"], "default": "rollback"},
-            "max_failure_ratio": {"type": "float", "default": 0.0},
-            "delay": {"type": "float", "default": 0.0},
-        },
-    },
-    "state": {
-        "type": "str",
-        "default": "started",
-        "choices": ["started", "restarted", "completed", "stopped", "absent"],
-    },
-    "wait_timeout": {"type": "int", "default": 600},
-    "log_lines": {"type": "int", "default": 20},
-    "stop_timeout": {"type": "int", "default": 10},
-    "recreate": {"type": "bool", "default": False},
-    "create": {"type": "str", "choices": ["when-missing", "always", "never"]},
-    "network": {"type": "str"},
-    "publish_address": {"type": "str", "default": "0.0.0.0"},
-    "project_dir": {"type": "path"},
-    "dataset_store": {"type": "path", "default": "/var/lib/polytope/datasets"},
-    "dataset_keep": {"type": "int"},
-    "copy_dir": {"type": "path", "default": "/var/lib/polytope/copies"},
-    "controller_copies": {"type": "list", "elements": "dict"},
+    **argument_spec(),
     **ORCHESTRATOR_ARGUMENT_SPEC,
-    "swarm_publish_mode": {"type": "str", "default": "ingress", "choices": ["ingress", "host"]},
-    "swarm_endpoint_mode": {"type": "str", "default": "vip", "choices": ["vip", "dnsrr"]},
-    "swarm_node_engines": {"type": "raw"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 

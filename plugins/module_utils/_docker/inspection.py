@@ -22,7 +22,11 @@ from ansible_collections.polytope.core.plugins.module_utils._connection import (
     open_client,
 )
 from ansible_collections.polytope.core.plugins.module_utils._storage.copies import CopyError, install_copies
-from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DEFAULT_STORE, DatasetError, DatasetStore
+from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import (
+    DEFAULT_STORE,
+    DatasetError,
+    DatasetStore,
+)
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
 from ansible_collections.polytope.core.plugins.module_utils._docker.lock import (
     LABEL_LOCK_EXPIRES,

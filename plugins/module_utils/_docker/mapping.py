@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_DATASETS,
@@ -149,50 +149,25 @@ def healthcheck_body(healthcheck: Optional[Healthcheck]) -> Optional[dict[str, A
     }
 
 
-def create_body(
-    spec: ContainerSpec,
-    replica: int,
-    placement: Placement,
-    spec_fingerprint: str,
-) -> dict[str, Any]:
-    """The body of POST /containers/create for one replica."""
-    exposed: dict[str, dict[str, Any]] = {port.docker_key: {} for service in spec.services for port in service.ports}
-    resources = resource_fields(spec)
-    host_config: dict[str, Any] = {
-        "NetworkMode": placement.network,
-        "PortBindings": port_bindings(spec, replica, placement.publish_address),
-        "RestartPolicy": restart_policy(spec),
-        "Mounts": [dict(mount) for mount in placement.mounts],
-        **resources,
-    }
-    if resources["Memory"]:
-        host_config["MemorySwap"] = memory_swap(resources["Memory"])
-    if spec.unconfined:
-        host_config["SecurityOpt"] = list(UNCONFINED_SECURITY_OPT)
-    body: dict[str, Any] = {
-        "Image": spec.image,
-        "Env": [f"{var.name}={var.value}" for var in spec.env],
-        "WorkingDir": spec.workdir or "",
-        "User": spec.user or "",
-        "Tty": spec.tty,
-        "OpenStdin": not spec.no_stdin,
-        "StdinOnce": False,
-        "AttachStdin": False,
-        "AttachStdout": False,
-        "AttachStderr": False,
-        "Labels": labels_for(spec, replica, spec_fingerprint),
-        "ExposedPorts": exposed,
-        "HostConfig": host_config,
-        "NetworkingConfig": {"EndpointsConfig": {placement.network: {"Aliases": aliases(spec)}}},
-    }
-    if spec.cmd is not None:
-        body["Cmd"] = list(spec.cmd)
-    if spec.entrypoint is not None:
-        body["Entrypoint"] = list(spec.entrypoint)
-    health = healthcheck_body(spec.healthcheck)
-    if health is not None:
-        body["Healthcheck"] = health
-    return body
+@dataclass
+class Build:
+    """The create body of one replica as the fields write it."""
+
+    spec: ContainerSpec
+    replica: int
+    placement: Placement
+    body: dict[str, Any]
+    host_config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """One replica's ``docker inspect``, in the parts the fields read."""
+
+    config: dict[str, Any]
+    host_config: dict[str, Any]
+    networks: dict[str, Any]
+    placement: Placement
 
 
 @dataclass
@@ -205,6 +180,193 @@ class Drift:
     @property
     def in_sync(self) -> bool:
         return not self.replace and not self.update
+
+
+def _writes_nothing(build: Build) -> None:
+    return None
+
+
+def _always_same(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ContainerField:
+    """How one field of the spec reaches a container: its part of the create body, and how a replica's
+    inspect shows that it differs (a reason to replace the replica, or a change the engine makes in place).
+
+    ``elsewhere`` says where a field that writes nothing into the body takes effect instead.
+    """
+
+    write: Callable[[Build], None] = _writes_nothing
+    compare: Callable[[ContainerSpec, Inspected, Drift], None] = _always_same
+    elsewhere: str = ""
+
+
+def _write_command(build: Build, key: str, value: Optional[tuple[str, ...]]) -> None:
+    if value is not None:
+        build.body[key] = list(value)
+
+
+def _compare_command(key: str, option: str) -> Callable[[ContainerSpec, Inspected, Drift], None]:
+    def compare_command(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+        value = getattr(spec, option)
+        if value is not None and (inspected.config.get(key) or []) != list(value):
+            drift.replace.append(f"{option} differs")
+
+    return compare_command
+
+
+def _write_env(build: Build) -> None:
+    build.body["Env"] = [f"{var.name}={var.value}" for var in build.spec.env]
+
+
+def _compare_env(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    actual = set(inspected.config.get("Env") or [])
+    if any(f"{var.name}={var.value}" not in actual for var in spec.env):
+        drift.replace.append("env differs")
+
+
+def _compare_no_stdin(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    if bool(inspected.config.get("OpenStdin")) != (not spec.no_stdin):
+        drift.replace.append("no_stdin differs")
+
+
+def _compare_tty(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    if bool(inspected.config.get("Tty")) != spec.tty:
+        drift.replace.append("tty differs")
+
+
+def _write_services(build: Build) -> None:
+    spec = build.spec
+    build.body["ExposedPorts"] = {port.docker_key: {} for service in spec.services for port in service.ports}
+    build.host_config["PortBindings"] = port_bindings(spec, build.replica, build.placement.publish_address)
+    build.body["NetworkingConfig"] = {"EndpointsConfig": {build.placement.network: {"Aliases": aliases(spec)}}}
+
+
+def _compare_network(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    network = inspected.networks.get(inspected.placement.network)
+    if network is None:
+        drift.replace.append(f"not attached to network {inspected.placement.network}")
+        return
+    names = set(network.get("Aliases") or []) | set(network.get("DNSNames") or [])
+    if not set(aliases(spec)) <= names:
+        drift.replace.append("network aliases differ")
+
+
+def _write_unconfined(build: Build) -> None:
+    if build.spec.unconfined:
+        build.host_config["SecurityOpt"] = list(UNCONFINED_SECURITY_OPT)
+
+
+def _compare_unconfined(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    if unconfined_options(inspected.host_config) != (set(UNCONFINED_SECURITY_OPT) if spec.unconfined else set()):
+        drift.replace.append("unconfined differs (security options cannot change in place)")
+
+
+def _write_resources(build: Build) -> None:
+    resources = resource_fields(build.spec)
+    build.host_config.update(resources)
+    if resources["Memory"]:
+        build.host_config["MemorySwap"] = memory_swap(resources["Memory"])
+
+
+def _compare_resources(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    desired = resource_fields(spec)
+    changed: dict[str, int] = {}
+    for name in RESOURCE_FIELDS:
+        actual = int(inspected.host_config.get(name) or 0)
+        wanted = desired[name]
+        if actual == wanted:
+            continue
+        if not wanted:
+            drift.replace.append(f"{name} limit removed (the engine cannot remove it in place)")
+        else:
+            changed[name] = wanted
+    if changed:
+        drift.update.update(changed)
+        if "Memory" in changed and desired["Memory"]:
+            drift.update["MemorySwap"] = memory_swap(desired["Memory"])
+
+
+def _write_restart(build: Build) -> None:
+    build.host_config["RestartPolicy"] = restart_policy(build.spec)
+
+
+def _compare_restart(spec: ContainerSpec, inspected: Inspected, drift: Drift) -> None:
+    if _normalized_restart(inspected.host_config.get("RestartPolicy")) != (
+        spec.restart.name,
+        spec.restart.max_restarts,
+    ):
+        drift.update["RestartPolicy"] = restart_policy(spec)
+
+
+def _write_healthcheck(build: Build) -> None:
+    health = healthcheck_body(build.spec.healthcheck)
+    if health is not None:
+        build.body["Healthcheck"] = health
+
+
+# Every field of the spec (the option table's SPEC_FIELDS), in the table's order. A field without a
+# comparison of its own is still in the fingerprint: a replica made from another value is replaced.
+CONTAINER_FIELDS: dict[str, ContainerField] = {
+    "image": ContainerField(
+        lambda build: build.body.update(Image=build.spec.image),
+        elsewhere="the image the tag resolves to is compared by id (replicas)",
+    ),
+    "id": ContainerField(elsewhere="the replicas' names and labels"),
+    "project": ContainerField(elsewhere="the replicas' names, labels and default network"),
+    "cmd": ContainerField(lambda build: _write_command(build, "Cmd", build.spec.cmd), _compare_command("Cmd", "cmd")),
+    "mounts": ContainerField(
+        lambda build: build.host_config.update(Mounts=[dict(mount) for mount in build.placement.mounts]),
+        elsewhere="sources resolved and filled by the mount resolver and provisioner",
+    ),
+    "env": ContainerField(_write_env, _compare_env),
+    "workdir": ContainerField(lambda build: build.body.update(WorkingDir=build.spec.workdir or "")),
+    "entrypoint": ContainerField(
+        lambda build: _write_command(build, "Entrypoint", build.spec.entrypoint),
+        _compare_command("Entrypoint", "entrypoint"),
+    ),
+    "no_stdin": ContainerField(
+        lambda build: build.body.update(OpenStdin=not build.spec.no_stdin, StdinOnce=False), _compare_no_stdin
+    ),
+    "tty": ContainerField(lambda build: build.body.update(Tty=build.spec.tty), _compare_tty),
+    "services": ContainerField(_write_services, _compare_network, elsewhere="readiness probes (rollout)"),
+    "datasets": ContainerField(elsewhere="the datasets label, and the provisioner when a replica has exited"),
+    "user": ContainerField(lambda build: build.body.update(User=build.spec.user or "")),
+    "restart": ContainerField(_write_restart, _compare_restart),
+    "scaling": ContainerField(elsewhere="one container a replica (replicas)"),
+    "unconfined": ContainerField(_write_unconfined, _compare_unconfined),
+    "update_image": ContainerField(elsewhere="a pull before the replicas are planned (rollout run)"),
+    "instance_type": ContainerField(elsewhere="checked against the engine's polytope.instance-type label"),
+    "resources": ContainerField(_write_resources, _compare_resources),
+    "healthcheck": ContainerField(_write_healthcheck, elsewhere="readiness waits for healthy (rollout)"),
+}
+
+
+def create_body(
+    spec: ContainerSpec,
+    replica: int,
+    placement: Placement,
+    spec_fingerprint: str,
+) -> dict[str, Any]:
+    """The body of POST /containers/create for one replica."""
+    build = Build(
+        spec,
+        replica,
+        placement,
+        body={
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Labels": labels_for(spec, replica, spec_fingerprint),
+        },
+        host_config={"NetworkMode": placement.network},
+    )
+    for container_field in CONTAINER_FIELDS.values():
+        container_field.write(build)
+    build.body["HostConfig"] = build.host_config
+    return build.body
 
 
 def _normalized_restart(policy: Optional[dict[str, Any]]) -> tuple[str, int]:
@@ -229,47 +391,16 @@ def compare(
     """Compare one replica's `docker inspect` with the desired spec."""
     drift = Drift()
     config = inspect.get("Config") or {}
-    host_config = inspect.get("HostConfig") or {}
-    labels = config.get("Labels") or {}
-    if labels.get(LABEL_FINGERPRINT) != spec_fingerprint:
+    if (config.get("Labels") or {}).get(LABEL_FINGERPRINT) != spec_fingerprint:
         drift.replace.append("the spec changed")
     if inspect.get("Image") != image_id:
         drift.replace.append(f"{spec.image} now resolves to another image")
-    if spec.cmd is not None and (config.get("Cmd") or []) != list(spec.cmd):
-        drift.replace.append("cmd differs")
-    if spec.entrypoint is not None and (config.get("Entrypoint") or []) != list(spec.entrypoint):
-        drift.replace.append("entrypoint differs")
-    actual_env = set(config.get("Env") or [])
-    if any(f"{var.name}={var.value}" not in actual_env for var in spec.env):
-        drift.replace.append("env differs")
-    if bool(config.get("Tty")) != spec.tty or bool(config.get("OpenStdin")) != (not spec.no_stdin):
-        drift.replace.append("tty or stdin differs")
-    network = ((inspect.get("NetworkSettings") or {}).get("Networks") or {}).get(placement.network)
-    if network is None:
-        drift.replace.append(f"not attached to network {placement.network}")
-    else:
-        names = set(network.get("Aliases") or []) | set(network.get("DNSNames") or [])
-        if not set(aliases(spec)) <= names:
-            drift.replace.append("network aliases differ")
-    if unconfined_options(host_config) != (set(UNCONFINED_SECURITY_OPT) if spec.unconfined else set()):
-        drift.replace.append("unconfined differs (security options cannot change in place)")
-
-    desired_resources = resource_fields(spec)
-    changed_resources: dict[str, int] = {}
-    for name in RESOURCE_FIELDS:
-        actual = int(host_config.get(name) or 0)
-        wanted = desired_resources[name]
-        if actual == wanted:
-            continue
-        if not wanted:
-            drift.replace.append(f"{name} limit removed (the engine cannot remove it in place)")
-        else:
-            changed_resources[name] = wanted
-    if changed_resources:
-        drift.update.update(changed_resources)
-        memory = desired_resources["Memory"]
-        if "Memory" in changed_resources and memory:
-            drift.update["MemorySwap"] = memory_swap(memory)
-    if _normalized_restart(host_config.get("RestartPolicy")) != (spec.restart.name, spec.restart.max_restarts):
-        drift.update["RestartPolicy"] = restart_policy(spec)
+    inspected = Inspected(
+        config,
+        inspect.get("HostConfig") or {},
+        (inspect.get("NetworkSettings") or {}).get("Networks") or {},
+        placement,
+    )
+    for container_field in CONTAINER_FIELDS.values():
+        container_field.compare(spec, inspected, drift)
     return drift

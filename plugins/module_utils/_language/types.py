@@ -21,6 +21,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec import (
     PROTOCOLS,
     VOLUME_CREATE,
     VOLUME_SCOPES,
+    card_params,
     is_valid_id,
     parse_data_size,
 )
@@ -350,43 +351,8 @@ def _params(declarations: Mapping[str, Any]) -> tuple[_Param, ...]:
     return tuple(_Param(key, value) for key, value in declarations.items())
 
 
-# The polytope/container card's parameters (interface.md gives the same table); env also takes a
-# mapping of name to value, which the module accepts.
-_CONTAINER_PARAMS = _params(
-    {
-        "image": "docker-image",
-        "id": ["maybe", "id"],
-        "cmd": ["maybe", ["either", "str", [["maybe", "str"]]]],
-        "mounts": ["maybe", [["maybe", {"source": "mount-source", "path": "absolute-path"}]]],
-        "env": [
-            "maybe",
-            ["either", [["maybe", "env-var"]], ["map", "str", ["maybe", ["either", "str", "bool", "int"]]]],
-        ],
-        "workdir": ["maybe", "absolute-path"],
-        "entrypoint": ["maybe", ["either", "str", [["maybe", "str"]]]],
-        "no-stdin": ["maybe", "bool"],
-        "tty": ["maybe", "bool"],
-        "services": ["maybe", ["service-spec"]],
-        "datasets": ["maybe", [{"path": "absolute-path", "sink": "dataset-sink"}]],
-        "user": ["maybe", ["either", "int", "str"]],
-        "restart": [
-            "maybe",
-            {"policy": ["maybe", ["enum", "never", "always", "on-failure"]], "max-restarts": ["maybe", "int"]},
-        ],
-        "scaling": ["maybe", "int"],
-        "create": ["maybe", ["enum", "never", "always", "when-missing"]],
-        "unconfined": ["maybe", "bool"],
-        "update-image": ["maybe", "bool"],
-        "instance-type": ["maybe", "instance-type"],
-        "resources": [
-            "maybe",
-            {
-                "cpu": {"request": ["maybe", "num"], "limit": ["maybe", "num"]},
-                "memory": {"request": ["maybe", "data-size"], "limit": ["maybe", "data-size"]},
-            },
-        ],
-    }
-)
+# The polytope/container card's parameters, from the option table (interface.md gives the same table).
+_CONTAINER_PARAMS = _params(card_params())
 
 # What the newer polytope/container takes that reaches the container of a library module built on it.
 _PASSED_PARAMS = tuple(param for param in _CONTAINER_PARAMS if param.id in ("create", "unconfined"))

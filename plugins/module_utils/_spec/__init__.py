@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Polytope container spec: parsing and validation of the module's options into a frozen ContainerSpec.
 
-model (the frozen data, limits, problems) <- values (images, sizes, durations, paths) <- services and options (the
-structured options) <- parse (parse_spec). Callers import from this package; every problem in the input is
-collected and reported at once, each naming its option.
+model (the frozen data, limits, problems) <- values (images, sizes, durations, paths) <- scalars, services and
+options (the parsers) <- table (each option declared once) <- parse (parse_spec). Callers import from this
+package; every problem in the input is collected and reported at once, each naming its option.
 """
 
 from __future__ import annotations
@@ -66,8 +66,18 @@ from ansible_collections.polytope.core.plugins.module_utils._spec.options import
 from ansible_collections.polytope.core.plugins.module_utils._spec.parse import (
     parse_spec,
 )
+from ansible_collections.polytope.core.plugins.module_utils._spec.table import (
+    CARD_OPTIONS,
+    SPEC_FIELDS,
+    SPEC_OPTIONS,
+    SpecOption,
+    argument_spec,
+    card_keys,
+    card_params,
+)
 
 __all__ = [
+    "CARD_OPTIONS",
     "ContainerSpec",
     "DatasetSpec",
     "EnvVar",
@@ -89,11 +99,17 @@ __all__ = [
     "RESTART_POLICIES",
     "Resources",
     "RestartPolicy",
+    "SPEC_FIELDS",
+    "SPEC_OPTIONS",
     "Service",
     "SpecError",
+    "SpecOption",
     "VOLUME_CREATE",
     "VOLUME_SCOPES",
     "check_id",
+    "argument_spec",
+    "card_keys",
+    "card_params",
     "default_id_for_image",
     "is_absolute_path",
     "is_valid_id",

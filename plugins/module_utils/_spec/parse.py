@@ -12,38 +12,16 @@ from typing import Any
 from ansible_collections.polytope.core.plugins.module_utils._spec.model import (
     ContainerSpec,
     ID_EXPECTED,
-    MAX_SCALING,
     Problems,
     check_id,
     is_valid_id,
 )
+from ansible_collections.polytope.core.plugins.module_utils._spec.table import SPEC, SPEC_OPTIONS
 from ansible_collections.polytope.core.plugins.module_utils._spec.values import (
     IMAGE_PATTERN,
     default_id_for_image,
-    is_absolute_path,
     normalize_image,
 )
-from ansible_collections.polytope.core.plugins.module_utils._spec.services import (
-    parse_services,
-)
-from ansible_collections.polytope.core.plugins.module_utils._spec.options import (
-    parse_command,
-    parse_datasets,
-    parse_env,
-    parse_healthcheck,
-    parse_mounts,
-    parse_resources,
-    parse_restart,
-)
-
-
-def _bool(problems: Problems, option: str, value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        problems.add(option, f"expected a boolean, got {value!r}")
-        return default
-    return value
 
 
 def parse_spec(params: dict[str, Any]) -> ContainerSpec:
@@ -82,57 +60,17 @@ def parse_spec(params: dict[str, Any]) -> ContainerSpec:
     if project is not None:
         project = check_id(problems, "project", project)
 
-    workdir = params.get("workdir")
-    if workdir is not None and not is_absolute_path(workdir):
-        problems.add("workdir", f"expected an absolute path, got {workdir!r}")
-
-    user = params.get("user")
-    if user is not None:
-        if (
-            isinstance(user, bool)
-            or not isinstance(user, (int, str))
-            or (isinstance(user, int) and user < 0)
-            or user == ""
-        ):
-            problems.add("user", f"expected a user name or a UID, got {user!r}")
-            user = None
-        else:
-            user = str(user)
-
-    scaling = params.get("scaling")
-    if scaling is None:
-        scaling = 1
-    elif isinstance(scaling, bool) or not isinstance(scaling, int) or not 0 <= scaling <= MAX_SCALING:
-        problems.add("scaling", f"expected a whole number from 0 to {MAX_SCALING}, got {scaling!r}")
-        scaling = 1
-
-    instance_type = params.get("instance_type")
-    if instance_type is not None:
-        instance_type = check_id(problems, "instance_type", instance_type)
-
-    env = parse_env(problems, params.get("env"))
+    parsed = {
+        option.name: option.parse(problems, params.get(option.name))
+        for option in SPEC_OPTIONS
+        if option.kind == SPEC and option.parse is not None
+    }
     spec = ContainerSpec(
         image=image,
         id=container_id or "",
         project=project,
-        cmd=parse_command(problems, "cmd", params.get("cmd")),
-        entrypoint=parse_command(problems, "entrypoint", params.get("entrypoint")),
-        env=env,
-        workdir=workdir if is_absolute_path(workdir) else None,
-        no_stdin=_bool(problems, "no_stdin", params.get("no_stdin"), False),
-        tty=_bool(problems, "tty", params.get("tty"), True),
-        user=user,
-        restart=parse_restart(problems, params.get("restart")),
-        resources=parse_resources(problems, params.get("resources")),
-        services=parse_services(problems, params.get("services")),
-        mounts=parse_mounts(problems, params.get("mounts")),
-        datasets=parse_datasets(problems, params.get("datasets")),
-        scaling=scaling,
-        update_image=_bool(problems, "update_image", params.get("update_image"), False),
-        instance_type=instance_type,
-        unconfined=_bool(problems, "unconfined", params.get("unconfined"), False),
-        healthcheck=parse_healthcheck(problems, params.get("healthcheck")),
-        secrets=tuple(variable.value for variable in env if variable.secret and variable.value),
+        secrets=tuple(variable.value for variable in parsed["env"] if variable.secret and variable.value),
+        **parsed,
     )
     problems.raise_if_any()
     return spec

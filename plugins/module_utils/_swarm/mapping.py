@@ -12,17 +12,16 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_DATASETS,
-    LABEL_ID,
     LABEL_MANAGED,
-    LABEL_PROJECT,
     MANAGED_BY,
     aliases,
     datasets_label,
     default_network,
+    owner_labels,
 )
 from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import healthcheck_body
 from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import volume_base_name
@@ -139,19 +138,6 @@ def network_name(spec: ContainerSpec, options: SwarmOptions) -> str:
     return options.network or default_network(spec.project)
 
 
-def service_labels(spec: ContainerSpec) -> dict[str, str]:
-    return {LABEL_MANAGED: MANAGED_BY, LABEL_PROJECT: spec.project or "", LABEL_ID: spec.id}
-
-
-def owner_filters(spec: ContainerSpec) -> dict[str, list[str]]:
-    return {"label": [f"{key}={value}" for key, value in service_labels(spec).items()]}
-
-
-def is_owned(labels: Optional[dict[str, str]], spec: ContainerSpec) -> bool:
-    given = labels or {}
-    return all(given.get(key, "") == value for key, value in service_labels(spec).items())
-
-
 def config_files(spec: ContainerSpec, options: SwarmOptions) -> list[ConfigFile]:
     """The string mounts, then the files of the dataset mounts, as Swarm configs."""
     files = []
@@ -256,7 +242,7 @@ def mounts(spec: ContainerSpec, options: SwarmOptions) -> list[dict[str, Any]]:
                     "Type": "volume",
                     "Source": name,
                     "Target": mount.path,
-                    "VolumeOptions": {"Labels": service_labels(spec), "DriverConfig": {"Name": "local"}},
+                    "VolumeOptions": {"Labels": owner_labels(spec), "DriverConfig": {"Name": "local"}},
                 }
             )
     return result
@@ -333,32 +319,108 @@ def endpoint_spec(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
     }
 
 
-def container_spec(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[str, str]) -> dict[str, Any]:
-    labels = service_labels(spec)
-    if spec.datasets:
+@dataclass
+class ServiceBuild:
+    """The service spec as the fields write it: the service, its task template and the task's container."""
+
+    spec: ContainerSpec
+    options: SwarmOptions
+    config_ids: dict[str, str]
+    service: dict[str, Any]
+    task: dict[str, Any]
+    container: dict[str, Any]
+
+
+def _writes_nothing(build: ServiceBuild) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceField:
+    """How one field of the spec reaches a Swarm service; ``elsewhere`` says where a field that writes nothing
+    takes effect instead (or that ``check`` refuses it)."""
+
+    write: Callable[[ServiceBuild], None] = _writes_nothing
+    elsewhere: str = ""
+
+
+def _write_mounts(build: ServiceBuild) -> None:
+    build.container["Mounts"] = mounts(build.spec, build.options)
+    build.container["Configs"] = _config_refs(build.spec, build.options, build.config_ids)
+
+
+def _write_command(build: ServiceBuild, key: str, value: Optional[tuple[str, ...]]) -> None:
+    if value is not None:
+        build.container[key] = list(value)
+
+
+def _write_services(build: ServiceBuild, network_id: str) -> None:
+    build.task["Networks"] = [{"Target": network_id, "Aliases": aliases(build.spec)}]
+    build.service["EndpointSpec"] = endpoint_spec(build.spec, build.options)
+
+
+def _write_datasets(build: ServiceBuild) -> None:
+    if build.spec.datasets:
         # What the dataset store reads from a finished task's container on its node, as on one engine.
-        labels[LABEL_DATASETS] = datasets_label(spec)
-    body: dict[str, Any] = {
-        "Image": spec.image,
-        "Labels": labels,
-        "Env": [f"{var.name}={var.value}" for var in spec.env],
-        "Dir": spec.workdir or "",
-        "User": spec.user or "",
-        "TTY": spec.tty,
-        "OpenStdin": not spec.no_stdin,
-        "Mounts": mounts(spec, options),
-        "Configs": _config_refs(spec, options, config_ids),
-        "StopGracePeriod": options.stop_timeout * SECOND,
-    }
-    # Swarm's Command is Docker's Entrypoint and its Args are Docker's Cmd.
-    if spec.entrypoint is not None:
-        body["Command"] = list(spec.entrypoint)
-    if spec.cmd is not None:
-        body["Args"] = list(spec.cmd)
-    health = healthcheck_body(spec.healthcheck)
+        build.container["Labels"][LABEL_DATASETS] = datasets_label(build.spec)
+
+
+def _write_scaling(build: ServiceBuild) -> None:
+    spec, options = build.spec, build.options
+    if options.is_job:
+        build.service["Mode"] = {
+            "ReplicatedJob": {"MaxConcurrent": max(1, spec.scaling), "TotalCompletions": spec.scaling}
+        }
+    else:
+        build.service["Mode"] = {"Replicated": {"Replicas": spec.scaling}}
+        # Swarm refuses an update config on jobs.
+        build.service["UpdateConfig"] = update_config(spec, options)
+        build.service["RollbackConfig"] = rollback_config(spec, options)
+
+
+def _write_instance_type(build: ServiceBuild) -> None:
+    placement: dict[str, Any] = {}
+    if build.spec.instance_type:
+        placement["Constraints"] = [f"node.labels.{INSTANCE_TYPE_LABEL} == {build.spec.instance_type}"]
+    build.task["Placement"] = placement
+
+
+def _write_healthcheck(build: ServiceBuild) -> None:
+    health = healthcheck_body(build.spec.healthcheck)
     if health is not None:
-        body["Healthcheck"] = health
-    return body
+        build.container["Healthcheck"] = health
+
+
+def service_fields(network_id: str) -> dict[str, ServiceField]:
+    """Every field of the spec (the option table's SPEC_FIELDS), in the table's order."""
+    return {
+        "image": ServiceField(
+            lambda build: build.container.update(Image=build.spec.image),
+            elsewhere="resolved to a digest on the manager each run (run)",
+        ),
+        "id": ServiceField(elsewhere="the service's name and labels"),
+        "project": ServiceField(elsewhere="the service's name, labels and overlay network"),
+        # Swarm's Args are Docker's Cmd, and its Command is Docker's Entrypoint.
+        "cmd": ServiceField(lambda build: _write_command(build, "Args", build.spec.cmd)),
+        "mounts": ServiceField(_write_mounts),
+        "env": ServiceField(
+            lambda build: build.container.update(Env=[f"{var.name}={var.value}" for var in build.spec.env])
+        ),
+        "workdir": ServiceField(lambda build: build.container.update(Dir=build.spec.workdir or "")),
+        "entrypoint": ServiceField(lambda build: _write_command(build, "Command", build.spec.entrypoint)),
+        "no_stdin": ServiceField(lambda build: build.container.update(OpenStdin=not build.spec.no_stdin)),
+        "tty": ServiceField(lambda build: build.container.update(TTY=build.spec.tty)),
+        "services": ServiceField(lambda build: _write_services(build, network_id)),
+        "datasets": ServiceField(_write_datasets, elsewhere="stored from finished tasks through node engines"),
+        "user": ServiceField(lambda build: build.container.update(User=build.spec.user or "")),
+        "restart": ServiceField(lambda build: build.task.update(RestartPolicy=restart_policy(build.spec))),
+        "scaling": ServiceField(_write_scaling),
+        "unconfined": ServiceField(elsewhere="refused by check"),
+        "update_image": ServiceField(elsewhere="the digest is resolved every run (run)"),
+        "instance_type": ServiceField(_write_instance_type, elsewhere="a node with the label is required (run)"),
+        "resources": ServiceField(lambda build: build.task.update(Resources=resources(build.spec))),
+        "healthcheck": ServiceField(_write_healthcheck),
+    }
 
 
 def service_spec(
@@ -369,30 +431,19 @@ def service_spec(
     force_update: int = 0,
 ) -> dict[str, Any]:
     """The body of POST /services/create (and /update): the whole desired service."""
-    placement: dict[str, Any] = {}
-    if spec.instance_type:
-        placement["Constraints"] = [f"node.labels.{INSTANCE_TYPE_LABEL} == {spec.instance_type}"]
-    body: dict[str, Any] = {
-        "Name": service_name(spec),
-        "Labels": service_labels(spec),
-        "TaskTemplate": {
-            "ContainerSpec": container_spec(spec, options, config_ids or {}),
-            "Resources": resources(spec),
-            "RestartPolicy": restart_policy(spec),
-            "Placement": placement,
-            "Networks": [{"Target": network_id, "Aliases": aliases(spec)}],
-            "ForceUpdate": force_update,
-        },
-        "EndpointSpec": endpoint_spec(spec, options),
-    }
-    if options.is_job:
-        body["Mode"] = {"ReplicatedJob": {"MaxConcurrent": max(1, spec.scaling), "TotalCompletions": spec.scaling}}
-    else:
-        body["Mode"] = {"Replicated": {"Replicas": spec.scaling}}
-        # Swarm refuses an update config on jobs.
-        body["UpdateConfig"] = update_config(spec, options)
-        body["RollbackConfig"] = rollback_config(spec, options)
-    return body
+    container: dict[str, Any] = {"Labels": owner_labels(spec), "StopGracePeriod": options.stop_timeout * SECOND}
+    task: dict[str, Any] = {"ContainerSpec": container, "ForceUpdate": force_update}
+    build = ServiceBuild(
+        spec,
+        options,
+        config_ids or {},
+        service={"Name": service_name(spec), "Labels": owner_labels(spec), "TaskTemplate": task},
+        task=task,
+        container=container,
+    )
+    for service_field in service_fields(network_id).values():
+        service_field.write(build)
+    return build.service
 
 
 def _pruned(value: Any) -> Any:

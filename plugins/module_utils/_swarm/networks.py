@@ -20,7 +20,6 @@ from ansible_collections.polytope.core.plugins.module_utils._docker.networks imp
 from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
 
-
 TASK_LABEL = "com.docker.swarm.task.id"
 
 

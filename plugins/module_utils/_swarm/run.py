@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 from ansible_collections.polytope.core.plugins.module_utils._engine import EngineError
 from ansible_collections.polytope.core.plugins.module_utils._language.masking import mask_secrets
 from ansible_collections.polytope.core.plugins.module_utils._services import Endpoint, is_open
+from ansible_collections.polytope.core.plugins.module_utils._ownership import is_owned, owner_labels
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, parse_image_reference
 from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
@@ -111,7 +112,7 @@ class SwarmRun:
 
     def _existing(self) -> Optional[dict[str, Any]]:
         for service in self.api.services(self.name):
-            if not mapping.is_owned((service.get("Spec") or {}).get("Labels"), self.spec):
+            if not is_owned((service.get("Spec") or {}).get("Labels"), self.spec):
                 raise SwarmRefused(
                     f"id: a service named {self.name} exists that this module did not make (its labels differ); "
                     "choose another id or project, or remove that service"
@@ -153,7 +154,7 @@ class SwarmRun:
         return str(network["Id"])
 
     def _configs(self) -> dict[str, str]:
-        existing = {item["Spec"]["Name"]: item["ID"] for item in self.api.configs(mapping.service_labels(self.spec))}
+        existing = {item["Spec"]["Name"]: item["ID"] for item in self.api.configs(owner_labels(self.spec))}
         ids: dict[str, str] = {}
         for config in mapping.config_files(self.spec, self.options):
             # Files of the same content share one config.
@@ -164,12 +165,12 @@ class SwarmRun:
                 continue
             self._act(f"create config {config.name} for {config.path}")
             if not self.settings.check_mode:
-                labels = {**mapping.service_labels(self.spec), mapping.LABEL_CONFIG_DIGEST: config.digest}
+                labels = {**owner_labels(self.spec), mapping.LABEL_CONFIG_DIGEST: config.digest}
                 ids[config.name] = self.api.create_config(config.name, config.data, labels)
         return ids
 
     def _drop_stale_configs(self, keep: set[str]) -> None:
-        for item in self.api.configs(mapping.service_labels(self.spec)):
+        for item in self.api.configs(owner_labels(self.spec)):
             name = item["Spec"]["Name"]
             if name not in keep and self.api.remove_config(item["ID"], name):
                 self._act(f"removed config {name}")

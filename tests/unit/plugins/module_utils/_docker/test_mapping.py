@@ -511,9 +511,9 @@ def test_compare_cmd_entrypoint_env_tty_differ() -> None:
     drift = drift_of(inspect, s, p)
     assert drift.replace == [
         "cmd differs",
-        "entrypoint differs",
         "env differs",
-        "tty or stdin differs",
+        "entrypoint differs",
+        "tty differs",
     ]
     assert not any("s3cret" in reason for reason in drift.replace)
 
@@ -522,7 +522,7 @@ def test_compare_stdin_differs() -> None:
     s, p = spec(), placement()
     inspect = inspect_of(s, p)
     inspect["Config"]["OpenStdin"] = False
-    assert drift_of(inspect, s, p).replace == ["tty or stdin differs"]
+    assert drift_of(inspect, s, p).replace == ["no_stdin differs"]
 
 
 def test_compare_unset_cmd_is_not_compared() -> None:

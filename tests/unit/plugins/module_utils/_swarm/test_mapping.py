@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
+from ansible_collections.polytope.core.plugins.module_utils._ownership import is_owned, owner_labels
 from ansible_collections.polytope.core.plugins.module_utils._spec import SpecError, parse_spec
 from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions
@@ -267,6 +268,6 @@ def test_datasets_need_the_nodes_engines_and_a_job() -> None:
 
 def test_owned_by_labels() -> None:
     spec = spec_of(project="shop")
-    assert mapping.is_owned(mapping.service_labels(spec), spec)
-    assert not mapping.is_owned({"polytope.managed-by": "polytope.core", "polytope.id": "web"}, spec)
-    assert not mapping.is_owned(None, spec)
+    assert is_owned(owner_labels(spec), spec)
+    assert not is_owned({"polytope.managed-by": "polytope.core", "polytope.id": "web"}, spec)
+    assert not is_owned(None, spec)
