@@ -11,6 +11,7 @@ from a pool that this machine routes to the namespace.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import threading
 import time
+from types import ModuleType
 from typing import Optional
 
 NAMESPACE = "pt-chaos"
@@ -37,6 +39,7 @@ LOG = "/var/log/dockerd-pt-chaos.log"
 STORE_SIZE = "32m"
 CONTAINERD_PIDFILE = EXEC_ROOT + "/containerd/containerd.pid"
 PR_SET_CHILD_SUBREAPER = 36
+KILL_RUN = "../integration/targets/container/files/kill_run.py"
 
 
 def run(*command: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
@@ -52,24 +55,22 @@ def engine_cli(*arguments: str, check: bool = True) -> subprocess.CompletedProce
     return run("docker", "-H", DOCKER_HOST, *arguments, check=check, quiet=True)
 
 
-def process_tree(root: int) -> list[int]:
-    """The process and every process below it (ansible-core's workers live in sessions of their own)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending.extend(children.get(pid, []))
-    return found
+def _load_kill_run() -> ModuleType:
+    """The container integration target's kill_run.py, the one implementation of killing a process tree.
+
+    That file cannot import this one (ansible-test copies only the target's own directory); this suite always
+    runs from the checkout, so it loads that file from there.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), KILL_RUN)
+    spec = importlib.util.spec_from_file_location("kill_run", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_KILL_RUN = _load_kill_run()
 
 
 def become_subreaper() -> None:
@@ -125,14 +126,7 @@ def kill_tree(root: int) -> int:
 
     The root is left to whoever started it to wait for; the orphans below it are reaped here.
     """
-    doomed = process_tree(root)
-    killed = 0
-    for pid in doomed:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            killed += 1
-        except ProcessLookupError:
-            pass
+    doomed, killed = _KILL_RUN.kill_tree(root)
     reap([pid for pid in doomed if pid != root])
     return killed
 

@@ -4,6 +4,9 @@
 
 Killing the process group is not enough: ansible-core runs each task's worker in a session of its own, and a
 worker that survives its controller finishes the task.
+
+The chaos suite (tests/chaos/rig.py) kills its runs with kill_tree from this file: ansible-test copies only
+this target's own directory, so this file cannot import from there.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import signal
 import sys
 
 
-def children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
+def process_tree(root: int) -> list[int]:
+    """The process and every process below it, the root first."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -23,18 +27,18 @@ def children() -> dict[int, list[int]]:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        tree.setdefault(int(fields[1]), []).append(int(entry))
-    return tree
-
-
-def main() -> int:
-    root = int(sys.argv[1])
-    tree = children()
-    doomed, pending = [], [root]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [root]
     while pending:
         pid = pending.pop()
-        doomed.append(pid)
-        pending.extend(tree.get(pid, []))
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
+
+
+def kill_tree(root: int) -> tuple[list[int], int]:
+    """SIGKILL the process and every process below it: the processes found, and how many of them were killed."""
+    doomed = process_tree(root)
     killed = 0
     for pid in doomed:
         try:
@@ -42,6 +46,11 @@ def main() -> int:
             killed += 1
         except ProcessLookupError:
             pass
+    return doomed, killed
+
+
+def main() -> int:
+    doomed, killed = kill_tree(int(sys.argv[1]))
     print(f"killed {killed} of {len(doomed)} processes", file=sys.stderr)
     return 0 if killed else 1
 
