@@ -17,7 +17,7 @@ from ansible_collections.polytope.core.plugins.module_utils._ownership import (
 )
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import check_rollout
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems, SpecError
-from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
+from ansible_collections.polytope.core.plugins.module_utils._swarm import fields, mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
 from ansible_collections.polytope.core.plugins.module_utils._swarm.module import swarm_options
 from ansible_collections.polytope.core.plugins.module_utils._swarm.progress import exit_code, is_job, task_state
@@ -84,7 +84,7 @@ def would_change(api: SwarmApi, spec: ContainerSpec, params: dict[str, Any]) -> 
     policy = check_rollout(problems, params.get("rollout"))
     problems.raise_if_any()
     options = swarm_options(params, policy, spec)
-    mapping.check(spec, options)
+    fields.check(spec, options)
     settings = RunSettings(
         recreate=bool(params.get("recreate")), absent=params.get("state") == "absent", check_mode=True
     )

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The frozen spec as a Swarm service spec (the Engine API's ServiceSpec), and the comparison with a stored one.
 
-Pure logic over plain dicts: no Ansible and no Docker objects. Everything that cannot map is reported by
-``check`` before the module touches the swarm.
+The pieces the fields (see ``fields``) build a service from: names, configs, mounts, resources, the restart
+policy, update and rollback config; and the normalised comparison of a desired and a stored service spec.
+Pure logic over plain dicts: no Ansible and no Docker objects.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ansible_collections.polytope.core.plugins.module_utils._ownership import (
-    LABEL_DATASETS,
     LABEL_MANAGED,
     MANAGED_BY,
-    aliases,
-    datasets_label,
     default_network,
     owner_labels,
 )
-from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import healthcheck_body
 from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import volume_base_name
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import (
     ROLLBACK,
@@ -31,8 +28,7 @@ from ansible_collections.polytope.core.plugins.module_utils._rollout.policy impo
     resolve_parallelism,
     starts_first,
 )
-from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems
-from ansible_collections.polytope.core.plugins.module_utils._swarm.nodes import check_node_engines
+from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec
 
 SECOND = 10**9
 INSTANCE_TYPE_LABEL = "polytope.instance-type"
@@ -111,6 +107,10 @@ def service_name(spec: ContainerSpec) -> str:
     return service_name_of(spec.project, spec.id)
 
 
+def valid_service_name(name: str) -> bool:
+    return len(name) <= MAX_NAME and bool(_NAME_PATTERN.fullmatch(name))
+
+
 def manager_refusal(info: dict[str, Any]) -> Optional[str]:
     """Why the engine (its ``docker info``) cannot manage Swarm services; None for a manager."""
     swarm = info.get("Swarm") or {}
@@ -156,68 +156,13 @@ def config_files(spec: ContainerSpec, options: SwarmOptions) -> list[ConfigFile]
     return files + list(options.dataset_configs)
 
 
-def _published(spec: ContainerSpec) -> list[tuple[int, int, str]]:
+def published_ports(spec: ContainerSpec) -> list[tuple[int, int, str]]:
     return [
         (port.port, port.expose_as, "udp" if port.protocol == "udp" else "tcp")
         for service in spec.services
         for port in service.ports
         if not port.internal
     ]
-
-
-def check(spec: ContainerSpec, options: SwarmOptions) -> None:
-    """Raise SpecError naming every option that Swarm cannot run as given; nothing has been touched yet."""
-    problems = Problems()
-    name = service_name(spec)
-    if len(name) > MAX_NAME or not _NAME_PATTERN.fullmatch(name):
-        problems.add(
-            "id", f"the service name {name!r} ([project-]id) must be a DNS label of at most {MAX_NAME} characters"
-        )
-    if options.publish_mode not in PUBLISH_MODES:
-        problems.add("swarm_publish_mode", f"{options.publish_mode!r} is not one of {', '.join(PUBLISH_MODES)}")
-    if options.endpoint_mode not in ENDPOINT_MODES:
-        problems.add("swarm_endpoint_mode", f"{options.endpoint_mode!r} is not one of {', '.join(ENDPOINT_MODES)}")
-    published = _published(spec)
-    if published and options.endpoint_mode == "dnsrr" and options.publish_mode == "ingress":
-        problems.add(
-            "swarm_publish_mode",
-            "Swarm publishes through the ingress routing mesh only with endpoint mode vip; "
-            "use swarm_publish_mode=host with swarm_endpoint_mode=dnsrr",
-        )
-    if published and options.publish_address not in ("0.0.0.0", "::"):
-        problems.add("publish_address", "Swarm publishes on every address of a node; leave publish_address unset")
-    if spec.unconfined:
-        problems.add("unconfined", "Swarm services cannot drop the seccomp and AppArmor profiles")
-    if spec.datasets and not options.node_engines:
-        problems.add(
-            "datasets",
-            "a finished task's files are only on its node: set swarm_node_engines to say how to reach the nodes' engines",
-        )
-    if spec.datasets and not options.is_job:
-        problems.add("datasets", "with orchestrator swarm, datasets are stored from jobs only (state completed)")
-    check_node_engines(problems, options.node_engines)
-    if options.is_job and spec.restart.name == "always":
-        problems.add(
-            "restart.policy", "always with state completed would run a finished job again for ever; use on-failure"
-        )
-    if options.state in ("stopped", "restarted"):
-        problems.add("state", f"{options.state} is not supported with orchestrator swarm; use started or scaling 0")
-    for index, mount in enumerate(spec.mounts):
-        option = f"mounts[{index}].source"
-        if mount.type == "repo" and not options.project_dir:
-            problems.add(option, "a repo mount needs project_dir")
-        elif mount.type == "host" and not mount.source["path"].startswith("/") and not options.project_dir:
-            problems.add(f"{option}.path", "a relative host path needs project_dir")
-        elif mount.type == "volume":
-            if mount.source.get("source") is not None:
-                problems.add(f"{option}.source", "Swarm makes a node's volume itself; it cannot fill it first")
-            if mount.source.get("create") != "when-missing":
-                problems.add(f"{option}.create", "Swarm makes a missing volume on each node; only when-missing maps")
-    for config in config_files(spec, options):
-        reason = too_big(len(config.data))
-        if reason:
-            problems.add(config.option, f"{config.what} {reason}")
-    problems.raise_if_any()
 
 
 def _bind_source(mount_source: dict[str, Any], project_dir: Optional[str]) -> str:
@@ -248,7 +193,7 @@ def mounts(spec: ContainerSpec, options: SwarmOptions) -> list[dict[str, Any]]:
     return result
 
 
-def _config_refs(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[str, str]) -> list[dict[str, Any]]:
+def config_refs(spec: ContainerSpec, options: SwarmOptions, config_ids: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "File": {"Name": config.path, "UID": "0", "GID": "0", "Mode": config.mode},
@@ -284,7 +229,7 @@ def restart_policy(spec: ContainerSpec) -> dict[str, Any]:
 
 
 def _fixed_host_ports(spec: ContainerSpec, options: SwarmOptions) -> bool:
-    return options.publish_mode == "host" and bool(_published(spec))
+    return options.publish_mode == "host" and bool(published_ports(spec))
 
 
 def update_config(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
@@ -314,136 +259,9 @@ def endpoint_spec(spec: ContainerSpec, options: SwarmOptions) -> dict[str, Any]:
         "Mode": options.endpoint_mode,
         "Ports": [
             {"Protocol": protocol, "TargetPort": port, "PublishedPort": host, "PublishMode": options.publish_mode}
-            for port, host, protocol in _published(spec)
+            for port, host, protocol in published_ports(spec)
         ],
     }
-
-
-@dataclass
-class ServiceBuild:
-    """The service spec as the fields write it: the service, its task template and the task's container."""
-
-    spec: ContainerSpec
-    options: SwarmOptions
-    config_ids: dict[str, str]
-    service: dict[str, Any]
-    task: dict[str, Any]
-    container: dict[str, Any]
-
-
-def _writes_nothing(build: ServiceBuild) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class ServiceField:
-    """How one field of the spec reaches a Swarm service; ``elsewhere`` says where a field that writes nothing
-    takes effect instead (or that ``check`` refuses it)."""
-
-    write: Callable[[ServiceBuild], None] = _writes_nothing
-    elsewhere: str = ""
-
-
-def _write_mounts(build: ServiceBuild) -> None:
-    build.container["Mounts"] = mounts(build.spec, build.options)
-    build.container["Configs"] = _config_refs(build.spec, build.options, build.config_ids)
-
-
-def _write_command(build: ServiceBuild, key: str, value: Optional[tuple[str, ...]]) -> None:
-    if value is not None:
-        build.container[key] = list(value)
-
-
-def _write_services(build: ServiceBuild, network_id: str) -> None:
-    build.task["Networks"] = [{"Target": network_id, "Aliases": aliases(build.spec)}]
-    build.service["EndpointSpec"] = endpoint_spec(build.spec, build.options)
-
-
-def _write_datasets(build: ServiceBuild) -> None:
-    if build.spec.datasets:
-        # What the dataset store reads from a finished task's container on its node, as on one engine.
-        build.container["Labels"][LABEL_DATASETS] = datasets_label(build.spec)
-
-
-def _write_scaling(build: ServiceBuild) -> None:
-    spec, options = build.spec, build.options
-    if options.is_job:
-        build.service["Mode"] = {
-            "ReplicatedJob": {"MaxConcurrent": max(1, spec.scaling), "TotalCompletions": spec.scaling}
-        }
-    else:
-        build.service["Mode"] = {"Replicated": {"Replicas": spec.scaling}}
-        # Swarm refuses an update config on jobs.
-        build.service["UpdateConfig"] = update_config(spec, options)
-        build.service["RollbackConfig"] = rollback_config(spec, options)
-
-
-def _write_instance_type(build: ServiceBuild) -> None:
-    placement: dict[str, Any] = {}
-    if build.spec.instance_type:
-        placement["Constraints"] = [f"node.labels.{INSTANCE_TYPE_LABEL} == {build.spec.instance_type}"]
-    build.task["Placement"] = placement
-
-
-def _write_healthcheck(build: ServiceBuild) -> None:
-    health = healthcheck_body(build.spec.healthcheck)
-    if health is not None:
-        build.container["Healthcheck"] = health
-
-
-def service_fields(network_id: str) -> dict[str, ServiceField]:
-    """Every field of the spec (the option table's SPEC_FIELDS), in the table's order."""
-    return {
-        "image": ServiceField(
-            lambda build: build.container.update(Image=build.spec.image),
-            elsewhere="resolved to a digest on the manager each run (run)",
-        ),
-        "id": ServiceField(elsewhere="the service's name and labels"),
-        "project": ServiceField(elsewhere="the service's name, labels and overlay network"),
-        # Swarm's Args are Docker's Cmd, and its Command is Docker's Entrypoint.
-        "cmd": ServiceField(lambda build: _write_command(build, "Args", build.spec.cmd)),
-        "mounts": ServiceField(_write_mounts),
-        "env": ServiceField(
-            lambda build: build.container.update(Env=[f"{var.name}={var.value}" for var in build.spec.env])
-        ),
-        "workdir": ServiceField(lambda build: build.container.update(Dir=build.spec.workdir or "")),
-        "entrypoint": ServiceField(lambda build: _write_command(build, "Command", build.spec.entrypoint)),
-        "no_stdin": ServiceField(lambda build: build.container.update(OpenStdin=not build.spec.no_stdin)),
-        "tty": ServiceField(lambda build: build.container.update(TTY=build.spec.tty)),
-        "services": ServiceField(lambda build: _write_services(build, network_id)),
-        "datasets": ServiceField(_write_datasets, elsewhere="stored from finished tasks through node engines"),
-        "user": ServiceField(lambda build: build.container.update(User=build.spec.user or "")),
-        "restart": ServiceField(lambda build: build.task.update(RestartPolicy=restart_policy(build.spec))),
-        "scaling": ServiceField(_write_scaling),
-        "unconfined": ServiceField(elsewhere="refused by check"),
-        "update_image": ServiceField(elsewhere="the digest is resolved every run (run)"),
-        "instance_type": ServiceField(_write_instance_type, elsewhere="a node with the label is required (run)"),
-        "resources": ServiceField(lambda build: build.task.update(Resources=resources(build.spec))),
-        "healthcheck": ServiceField(_write_healthcheck),
-    }
-
-
-def service_spec(
-    spec: ContainerSpec,
-    options: SwarmOptions,
-    network_id: str,
-    config_ids: Optional[dict[str, str]] = None,
-    force_update: int = 0,
-) -> dict[str, Any]:
-    """The body of POST /services/create (and /update): the whole desired service."""
-    container: dict[str, Any] = {"Labels": owner_labels(spec), "StopGracePeriod": options.stop_timeout * SECOND}
-    task: dict[str, Any] = {"ContainerSpec": container, "ForceUpdate": force_update}
-    build = ServiceBuild(
-        spec,
-        options,
-        config_ids or {},
-        service={"Name": service_name(spec), "Labels": owner_labels(spec), "TaskTemplate": task},
-        task=task,
-        container=container,
-    )
-    for service_field in service_fields(network_id).values():
-        service_field.write(build)
-    return build.service
 
 
 def _pruned(value: Any) -> Any:

@@ -15,7 +15,8 @@ from ansible_collections.polytope.core.plugins.module_utils._rollout.policy impo
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, SpecError
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
 from ansible_collections.polytope.core.plugins.module_utils._swarm.datasets import dataset_configs
-from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions, check
+from ansible_collections.polytope.core.plugins.module_utils._swarm.fields import check
+from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions
 from ansible_collections.polytope.core.plugins.module_utils._swarm.nodes import node_engine_url
 from ansible_collections.polytope.core.plugins.module_utils._swarm.run import (
     RunSettings,

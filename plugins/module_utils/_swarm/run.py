@@ -14,7 +14,7 @@ from ansible_collections.polytope.core.plugins.module_utils._language.masking im
 from ansible_collections.polytope.core.plugins.module_utils._services import Endpoint, is_open
 from ansible_collections.polytope.core.plugins.module_utils._ownership import is_owned, owner_labels
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, parse_image_reference
-from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
+from ansible_collections.polytope.core.plugins.module_utils._swarm import fields, mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.api import SwarmApi
 from ansible_collections.polytope.core.plugins.module_utils._swarm.progress import (
     FAILED_TASK_STATES,
@@ -182,7 +182,7 @@ class SwarmRun:
 
     # ------------------------------------------------------------------ run --
     def run(self) -> dict[str, Any]:
-        mapping.check(self.spec, self.options)
+        fields.check(self.spec, self.options)
         self._check_manager()
         self._check_nodes()
         existing = self._existing()
@@ -196,7 +196,7 @@ class SwarmRun:
         force = int((stored.get("TaskTemplate") or {}).get("ForceUpdate") or 0)
         if self.settings.recreate:
             force += 1
-        desired = mapping.service_spec(spec, self.options, network_id, config_ids, force)
+        desired = fields.service_spec(spec, self.options, network_id, config_ids, force)
         before_status = ((existing or {}).get("UpdateStatus") or {}).get("StartedAt")
         if self.settings.diff:
             self.diff = {

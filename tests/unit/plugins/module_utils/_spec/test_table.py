@@ -22,7 +22,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec.table import (
     argument_spec,
     card_params,
 )
-from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import service_fields
+from ansible_collections.polytope.core.plugins.module_utils._swarm.fields import SERVICE_FIELDS
 
 ROLE_TASKS = pathlib.Path(__file__).parents[5] / "roles" / "template" / "tasks" / "container.yml"
 
@@ -37,12 +37,12 @@ def test_the_spec_fields_are_the_frozen_spec() -> None:
     assert sorted(SPEC_FIELDS) == sorted(spec_fields)
 
 
-@pytest.mark.parametrize("fields", [CONTAINER_FIELDS, service_fields("network-id")], ids=["docker", "swarm"])
+@pytest.mark.parametrize("fields", [CONTAINER_FIELDS, SERVICE_FIELDS], ids=["docker", "swarm"])
 def test_each_backend_maps_every_field_in_the_table_order(fields: dict) -> None:
     assert list(fields) == list(SPEC_FIELDS)
 
 
-@pytest.mark.parametrize("fields", [CONTAINER_FIELDS, service_fields("network-id")], ids=["docker", "swarm"])
+@pytest.mark.parametrize("fields", [CONTAINER_FIELDS, SERVICE_FIELDS], ids=["docker", "swarm"])
 def test_a_field_that_writes_nothing_says_where_it_takes_effect(fields: dict) -> None:
     silent = [
         name for name, field in fields.items() if field.write.__name__ == "_writes_nothing" and not field.elsewhere

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._spec import SpecError, parse_spec
-from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
+from ansible_collections.polytope.core.plugins.module_utils._swarm import fields, mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.datasets import dataset_configs
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import MAX_CONFIG_SIZE, SwarmOptions
 from ansible_collections.polytope.core.tests.unit.plugins.module_utils.archive_helpers import member, tar_bytes
@@ -43,8 +43,8 @@ def test_each_file_is_a_config_at_its_path_and_the_same_content_is_one_config(tm
     ]
     assert configs[0].name == configs[1].name == mapping.config_name("shop-web", b"one")
     options = SwarmOptions(dataset_configs=configs)
-    mapping.check(spec, options)
-    refs = mapping.service_spec(spec, options, "n")["TaskTemplate"]["ContainerSpec"]["Configs"]
+    fields.check(spec, options)
+    refs = fields.service_spec(spec, options, "n")["TaskTemplate"]["ContainerSpec"]["Configs"]
     assert [ref["File"]["Name"] for ref in refs] == ["/model/a.txt", "/model/bin/run"]
     one = dataset_configs(spec_with(path="bin/run"), store)
     assert [(config.path, config.data) for config in one] == [("/model", b"one")]
@@ -72,4 +72,4 @@ def test_a_string_above_the_limit_names_its_mount() -> None:
         }
     )
     with pytest.raises(SpecError, match=r"mounts\[0\]: the string at /etc/big is 512001 bytes, above Swarm's limit"):
-        mapping.check(spec, SwarmOptions())
+        fields.check(spec, SwarmOptions())

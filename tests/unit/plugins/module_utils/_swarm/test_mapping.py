@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy
 from ansible_collections.polytope.core.plugins.module_utils._ownership import is_owned, owner_labels
 from ansible_collections.polytope.core.plugins.module_utils._spec import SpecError, parse_spec
-from ansible_collections.polytope.core.plugins.module_utils._swarm import mapping
+from ansible_collections.polytope.core.plugins.module_utils._swarm import fields, mapping
 from ansible_collections.polytope.core.plugins.module_utils._swarm.mapping import SwarmOptions
 
 HOST = SwarmOptions(publish_mode="host", endpoint_mode="dnsrr")
@@ -22,7 +22,7 @@ def spec_of(**params: Any) -> Any:
 
 
 def body(options: SwarmOptions = HOST, **params: Any) -> dict[str, Any]:
-    return mapping.service_spec(spec_of(**params), options, "net-id")
+    return fields.service_spec(spec_of(**params), options, "net-id")
 
 
 def test_the_service_name_is_a_dns_label_without_dots() -> None:
@@ -30,10 +30,10 @@ def test_the_service_name_is_a_dns_label_without_dots() -> None:
     assert mapping.service_name(spec_of()) == "web"
     # an id may end in '-' or '_', a DNS label may not
     with pytest.raises(SpecError, match="id: the service name 'shop-web_'"):
-        mapping.check(spec_of(project="shop", id="web_"), HOST)
+        fields.check(spec_of(project="shop", id="web_"), HOST)
     long_project = "p" * 40
     with pytest.raises(SpecError, match="at most 63 characters"):
-        mapping.check(spec_of(project=long_project, id="i" * 30), HOST)
+        fields.check(spec_of(project=long_project, id="i" * 30), HOST)
 
 
 def test_the_container_spec() -> None:
@@ -58,7 +58,7 @@ def test_the_container_spec() -> None:
 
 def test_scaling_and_jobs() -> None:
     assert body(scaling=0)["Mode"] == {"Replicated": {"Replicas": 0}}
-    job = mapping.service_spec(spec_of(scaling=3), SwarmOptions(state="completed"), "n")
+    job = fields.service_spec(spec_of(scaling=3), SwarmOptions(state="completed"), "n")
     assert job["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 3}}
     # Swarm refuses an update config on jobs
     assert "UpdateConfig" not in job and "RollbackConfig" not in job
@@ -70,7 +70,7 @@ def test_restart_policy() -> None:
     policy = body(restart={"max_restarts": 3})["TaskTemplate"]["RestartPolicy"]
     assert (policy["Condition"], policy["MaxAttempts"]) == ("on-failure", 3)
     with pytest.raises(SpecError, match="restart.policy: always with state completed"):
-        mapping.check(spec_of(restart={"policy": "always"}), SwarmOptions(state="completed"))
+        fields.check(spec_of(restart={"policy": "always"}), SwarmOptions(state="completed"))
 
 
 def test_resources_as_limits_and_reservations() -> None:
@@ -102,17 +102,17 @@ def test_services_publish_ports_and_name_aliases() -> None:
         ],
     }
     assert service["TaskTemplate"]["Networks"] == [{"Target": "net-id", "Aliases": ["web", "http", "dns"]}]
-    ingress = mapping.service_spec(spec_of(services=services), SwarmOptions(), "n")["EndpointSpec"]
+    ingress = fields.service_spec(spec_of(services=services), SwarmOptions(), "n")["EndpointSpec"]
     assert ingress["Mode"] == "vip" and {port["PublishMode"] for port in ingress["Ports"]} == {"ingress"}
     with pytest.raises(SpecError, match="swarm_publish_mode: Swarm publishes through the ingress routing mesh"):
-        mapping.check(spec_of(services=services), SwarmOptions(endpoint_mode="dnsrr"))
+        fields.check(spec_of(services=services), SwarmOptions(endpoint_mode="dnsrr"))
     with pytest.raises(SpecError, match="publish_address"):
-        mapping.check(spec_of(services=services), SwarmOptions(publish_mode="host", publish_address="127.0.0.1"))
+        fields.check(spec_of(services=services), SwarmOptions(publish_mode="host", publish_address="127.0.0.1"))
 
 
 def test_the_update_config_has_every_field() -> None:
     options = SwarmOptions(rollout=RolloutPolicy(parallelism="50%", monitor=2.5, delay=1, max_failure_ratio=0.2))
-    service = mapping.service_spec(spec_of(scaling=6), options, "n")
+    service = fields.service_spec(spec_of(scaling=6), options, "n")
     assert service["UpdateConfig"] == {
         "Parallelism": 3,
         "Delay": 10**9,
@@ -125,7 +125,7 @@ def test_the_update_config_has_every_field() -> None:
     # a fixed host port on a node cannot be bound twice: auto stops first
     fixed = body(services=[{"id": "http", "ports": [{"port": 80, "protocol": "http"}]}])
     assert fixed["UpdateConfig"]["Order"] == "stop-first"
-    paused = mapping.service_spec(spec_of(), SwarmOptions(rollout=RolloutPolicy(failure_action="pause")), "n")
+    paused = fields.service_spec(spec_of(), SwarmOptions(rollout=RolloutPolicy(failure_action="pause")), "n")
     assert paused["UpdateConfig"]["FailureAction"] == "pause"
 
 
@@ -138,7 +138,7 @@ def test_mounts() -> None:
     ]
     spec = spec_of(project="shop", mounts=mounts)
     options = SwarmOptions(project_dir="/work/project")
-    container = mapping.service_spec(spec, options, "n", {"shop-web-" + "a" * 12: "cid"})["TaskTemplate"][
+    container = fields.service_spec(spec, options, "n", {"shop-web-" + "a" * 12: "cid"})["TaskTemplate"][
         "ContainerSpec"
     ]
     assert container["Mounts"][:2] == [
@@ -160,7 +160,7 @@ def test_mounts() -> None:
 
 def test_what_cannot_map_is_named_before_anything_changes() -> None:
     with pytest.raises(SpecError) as caught:
-        mapping.check(
+        fields.check(
             spec_of(
                 unconfined=True,
                 mounts=[
@@ -223,7 +223,7 @@ STORED: dict[str, Any] = {
 
 
 def test_a_stored_spec_in_the_engines_form_is_in_sync() -> None:
-    desired = mapping.service_spec(spec_of(), SwarmOptions(), "net-id")
+    desired = fields.service_spec(spec_of(), SwarmOptions(), "net-id")
     stored = copy.deepcopy(STORED)
     stored["Name"] = desired["Name"]
     assert mapping.differences(desired, stored, compare_digest=True) == []
@@ -232,14 +232,14 @@ def test_a_stored_spec_in_the_engines_form_is_in_sync() -> None:
 def test_differences_name_what_changed() -> None:
     stored = copy.deepcopy(STORED)
     stored["Name"] = "web"
-    assert mapping.differences(mapping.service_spec(spec_of(scaling=2), SwarmOptions(), "net-id"), stored, True) == [
+    assert mapping.differences(fields.service_spec(spec_of(scaling=2), SwarmOptions(), "net-id"), stored, True) == [
         "Mode",
     ]
-    changed = mapping.differences(mapping.service_spec(spec_of(env={"A": "1"}), SwarmOptions(), "net-id"), stored, True)
+    changed = mapping.differences(fields.service_spec(spec_of(env={"A": "1"}), SwarmOptions(), "net-id"), stored, True)
     assert changed == ["ContainerSpec.Env"]
     # a healthcheck the desired spec no longer has is a difference too
     stored["TaskTemplate"]["ContainerSpec"]["Healthcheck"] = {"Test": ["NONE"]}
-    assert mapping.differences(mapping.service_spec(spec_of(), SwarmOptions(), "net-id"), stored, True) == [
+    assert mapping.differences(fields.service_spec(spec_of(), SwarmOptions(), "net-id"), stored, True) == [
         "ContainerSpec.Healthcheck"
     ]
 
@@ -248,7 +248,7 @@ def test_a_digest_counts_only_when_asked() -> None:
     stored = copy.deepcopy(STORED)
     stored["Name"] = "web"
     stored["TaskTemplate"]["ContainerSpec"]["Image"] = "polytope-demo/httpd:latest@sha256:" + "1" * 64
-    desired = mapping.service_spec(spec_of(), SwarmOptions(), "net-id")
+    desired = fields.service_spec(spec_of(), SwarmOptions(), "net-id")
     assert mapping.differences(desired, stored, compare_digest=False) == []
     assert mapping.differences(desired, stored, compare_digest=True) == ["ContainerSpec.Image"]
 
@@ -256,12 +256,12 @@ def test_a_digest_counts_only_when_asked() -> None:
 def test_datasets_need_the_nodes_engines_and_a_job() -> None:
     datasets = [{"path": "/out", "sink": "results"}]
     with pytest.raises(SpecError, match="datasets: a finished task's files are only on its node"):
-        mapping.check(spec_of(datasets=datasets), SwarmOptions(state="completed"))
+        fields.check(spec_of(datasets=datasets), SwarmOptions(state="completed"))
     with pytest.raises(SpecError, match="datasets are stored from jobs only"):
-        mapping.check(spec_of(datasets=datasets), SwarmOptions(node_engines="tcp://{address}:2376"))
+        fields.check(spec_of(datasets=datasets), SwarmOptions(node_engines="tcp://{address}:2376"))
     job = SwarmOptions(state="completed", node_engines="tcp://{address}:2376")
-    mapping.check(spec_of(datasets=datasets), job)
-    labels = mapping.service_spec(spec_of(datasets=datasets), job, "n")["TaskTemplate"]["ContainerSpec"]["Labels"]
+    fields.check(spec_of(datasets=datasets), job)
+    labels = fields.service_spec(spec_of(datasets=datasets), job, "n")["TaskTemplate"]["ContainerSpec"]["Labels"]
     # the dataset store reads the sinks from the container's labels, as on one engine
     assert '"dataset":"results"' in labels["polytope.datasets"]
 
