@@ -23,6 +23,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec import (
     VOLUME_SCOPES,
     card_params,
     is_valid_id,
+    library_container_params,
     parse_data_size,
 )
 
@@ -355,7 +356,7 @@ def _params(declarations: Mapping[str, Any]) -> tuple[_Param, ...]:
 _CONTAINER_PARAMS = _params(card_params())
 
 # What the newer polytope/container takes that reaches the container of a library module built on it.
-_PASSED_PARAMS = tuple(param for param in _CONTAINER_PARAMS if param.id in ("create", "unconfined"))
+_PASSED_PARAMS = tuple(param for param in _CONTAINER_PARAMS if param.id in library_container_params())
 
 _BUILD_IMAGE_PARAMS = _params(
     {

@@ -74,6 +74,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec.table import (
     argument_spec,
     card_keys,
     card_params,
+    library_container_params,
 )
 
 __all__ = [
@@ -113,6 +114,7 @@ __all__ = [
     "default_id_for_image",
     "is_absolute_path",
     "is_valid_id",
+    "library_container_params",
     "list_items",
     "normalize_container_path",
     "normalize_image",

@@ -55,6 +55,8 @@ class SpecOption:
     card_subkeys: tuple[str, ...] = ()
     # The spec field's parser; None for image, id and project, which parse_spec checks together.
     parse: Optional[Parser] = None
+    # Given to a standard library module, it reaches the module's container (the newer card's options).
+    reaches_library_container: bool = False
 
     @property
     def card_name(self) -> str:
@@ -143,12 +145,14 @@ SPEC_OPTIONS: tuple[SpecOption, ...] = (
         {"type": "str", "choices": ["when-missing", "always", "never"]},
         kind=RUN,
         card_type=["maybe", ["enum", "never", "always", "when-missing"]],
+        reaches_library_container=True,
     ),
     SpecOption(
         "unconfined",
         {"type": "bool", "default": False},
         card_type=["maybe", "bool"],
         parse=flag("unconfined", False),
+        reaches_library_container=True,
     ),
     SpecOption(
         "update_image",
@@ -235,6 +239,11 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 def card_params() -> dict[str, Any]:
     """The polytope/container card's params and their types, in the card's spelling and order."""
     return {option.card_name: option.card_type for option in CARD_OPTIONS}
+
+
+def library_container_params() -> tuple[str, ...]:
+    """The card params (card spelling) that a standard library module passes on to its container."""
+    return tuple(option.card_name for option in CARD_OPTIONS if option.reaches_library_container)
 
 
 def card_keys() -> dict[str, str]:

@@ -12,7 +12,7 @@ import yaml
 
 from ansible_collections.polytope.core.plugins.module_utils._card_keys import CARD_KEYS
 from ansible_collections.polytope.core.plugins.module_utils._docker.mapping import CONTAINER_FIELDS
-from ansible_collections.polytope.core.plugins.module_utils._language.types import _CONTAINER_PARAMS
+from ansible_collections.polytope.core.plugins.module_utils._language.types import _CONTAINER_PARAMS, _PASSED_PARAMS
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Problems, parse_spec
 from ansible_collections.polytope.core.plugins.module_utils._spec.table import (
     CARD_OPTIONS,
@@ -21,6 +21,7 @@ from ansible_collections.polytope.core.plugins.module_utils._spec.table import (
     SPEC_OPTIONS,
     argument_spec,
     card_params,
+    library_container_params,
 )
 from ansible_collections.polytope.core.plugins.module_utils._swarm.fields import SERVICE_FIELDS
 
@@ -85,6 +86,11 @@ def test_the_template_checks_steps_against_the_card_options() -> None:
     assert card_params()["no-stdin"] == ["maybe", "bool"]
     # Not on the card: the module's own options.
     assert not {"project", "healthcheck", "rollout", "state"} & set(card_params())
+
+
+def test_a_library_module_passes_create_and_unconfined_on() -> None:
+    assert library_container_params() == ("create", "unconfined")
+    assert [param.id for param in _PASSED_PARAMS] == ["create", "unconfined"]
 
 
 def test_every_card_option_parses_or_is_a_run_option() -> None:
