@@ -94,8 +94,11 @@ class Monitor:
         if not self.watched:
             return
         run = self.run
-        window = [number for number, watch in self.watched.items() if watch.until > time.monotonic()]
-        for number, inspect in parallel(lambda n: (n, run.engine.inspect(run.current[n]["Id"])), sorted(window)):
+        # Every watched replica is inspected, also one whose window ended since the last poll (a slow start of
+        # the next batch can outlast a window): a replica is proven by an inspect after its window, never by
+        # the clock alone.
+        looked_at = time.monotonic()
+        for number, inspect in parallel(lambda n: (n, run.engine.inspect(run.current[n]["Id"])), sorted(self.watched)):
             name = run.spec.replica_name(number)
             if inspect is None:
                 raise NotReady(
@@ -114,12 +117,11 @@ class Monitor:
                     f"replica {number} ({name}) did not stay ready for the {self.seconds:g}s monitor window: {why}",
                     run.result(),
                 )
-        now = time.monotonic()
         remaining = run.remaining()
         proven = sorted(
             number
             for number, watch in self.watched.items()
-            if watch.until <= now or (remaining is not None and remaining <= 0)
+            if watch.until <= looked_at or (remaining is not None and remaining <= 0)
         )
         for number in proven:
             del self.watched[number]

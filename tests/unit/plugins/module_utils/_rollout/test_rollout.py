@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -154,6 +155,25 @@ def test_a_replica_that_fails_inside_its_monitor_window_is_rolled_back() -> None
     assert "did not stay ready for the 0.5s monitor window" in str(failure.value)
     assert engine.names() == {name: "1" for name in names(3)}
     assert engine.running() == set(names(3))
+    assert {entry["name"]: entry["id"] for entry in failure.value.result["containers"]} == first
+
+
+def test_a_replica_that_dies_while_the_next_batch_starts_slowly_is_not_proven_by_the_clock() -> None:
+    engine, first = converged(scaling=2)
+
+    def replica_1_dies_during_a_slow_start(container: dict[str, Any]) -> None:
+        if container["Name"].startswith(f"/{BASE}.2") and "GEN=2" in container["Config"]["Env"]:
+            for other in engine.by_id.values():
+                if other is not container and "GEN=2" in (other["Config"]["Env"] or []):
+                    other["State"] = {**other["State"], "Status": "exited", "Running": False, "ExitCode": 9}
+            # The start outlasts replica 1's monitor window: no poll falls inside it.
+            time.sleep(0.4)
+
+    engine.on_start = replica_1_dies_during_a_slow_start
+    with pytest.raises(TaskFailed) as failure:
+        run(engine, "2", scaling=2, parallelism=1, monitor=0.2)
+    assert "replica 1 (it-roll.web) did not stay ready for the 0.2s monitor window" in str(failure.value)
+    assert engine.names() == {name: "1" for name in names(2)}
     assert {entry["name"]: entry["id"] for entry in failure.value.result["containers"]} == first
 
 
