@@ -15,13 +15,10 @@ from typing import Any, Callable, Optional
 from ansible_collections.polytope.core.plugins.module_utils._ownership import (
     LABEL_DATASETS,
     LABEL_FINGERPRINT,
-    LABEL_ID,
-    LABEL_MANAGED,
-    LABEL_PROJECT,
     LABEL_REPLICA,
-    MANAGED_BY,
     aliases,
     datasets_label,
+    owner_labels,
 )
 from ansible_collections.polytope.core.plugins.module_utils._spec import ContainerSpec, Healthcheck
 
@@ -94,13 +91,7 @@ def fingerprint(spec: ContainerSpec, placement: Placement) -> str:
 
 
 def labels_for(spec: ContainerSpec, replica: int, spec_fingerprint: str) -> dict[str, str]:
-    labels = {
-        LABEL_MANAGED: MANAGED_BY,
-        LABEL_PROJECT: spec.project or "",
-        LABEL_ID: spec.id,
-        LABEL_REPLICA: str(replica),
-        LABEL_FINGERPRINT: spec_fingerprint,
-    }
+    labels = {**owner_labels(spec), LABEL_REPLICA: str(replica), LABEL_FINGERPRINT: spec_fingerprint}
     if spec.datasets:
         labels[LABEL_DATASETS] = datasets_label(spec)
     return labels
