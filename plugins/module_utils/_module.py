@@ -22,11 +22,12 @@ from ansible_collections.polytope.core.plugins.module_utils._storage.copies impo
 )
 from ansible_collections.polytope.core.plugins.module_utils._storage.datasets import DatasetStore
 from ansible_collections.polytope.core.plugins.module_utils._engine import Engine, EngineError
-from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountResolver
+from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountPlan, MountResolver
 from ansible_collections.polytope.core.plugins.module_utils._docker.provision import ProvisionError, Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.policy import RolloutPolicy, check_rollout
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions, TaskFailed
 from ansible_collections.polytope.core.plugins.module_utils._spec import (
+    ContainerSpec,
     Problems,
     SpecError,
     parse_spec,
@@ -66,6 +67,20 @@ def _validate_run_options(params: dict[str, Any]) -> RolloutPolicy:
 def shares_filesystem(docker_host: str) -> bool:
     """Whether the engine sees this machine's files: only through a local socket, never over the network."""
     return docker_host.startswith("unix://")
+
+
+def resolve_mounts(
+    spec: ContainerSpec, params: dict[str, Any], settings: dict[str, Any], store: DatasetStore, pending: frozenset[str]
+) -> MountPlan:
+    """The spec's mounts as the engine at docker_host gets them (container_info predicts a run with the same)."""
+    return MountResolver(
+        spec,
+        params.get("project_dir"),
+        store,
+        local_engine=is_local_engine(settings["docker_host"]),
+        shared_filesystem=shares_filesystem(settings["docker_host"]),
+        pending_paths=pending,
+    ).resolve()
 
 
 def _finish_copies(params: dict[str, Any], spec: Any, check_mode: bool) -> list[str]:
@@ -113,14 +128,7 @@ def run_module(module: Any) -> None:
         )
     store = DatasetStore(params["dataset_store"])
     try:
-        plan = MountResolver(
-            spec,
-            params.get("project_dir"),
-            store,
-            local_engine=local_engine,
-            shared_filesystem=shares_filesystem(settings["docker_host"]),
-            pending_paths=pending,
-        ).resolve()
+        plan = resolve_mounts(spec, params, settings, store, pending)
     except SpecError as exc:
         module.fail_json(msg=f"Invalid options, nothing was changed: {exc}", problems=exc.problems, changed=False)
     for secret in spec.secrets:

@@ -55,8 +55,7 @@ from ansible_collections.polytope.core.plugins.module_utils._docker.replicas imp
     plan_stop_existing,
     split_name,
 )
-from ansible_collections.polytope.core.plugins.module_utils._module import shares_filesystem
-from ansible_collections.polytope.core.plugins.module_utils._storage.mounts import MountResolver
+from ansible_collections.polytope.core.plugins.module_utils._module import resolve_mounts
 from ansible_collections.polytope.core.plugins.module_utils._docker.provision import Provisioner
 from ansible_collections.polytope.core.plugins.module_utils._rollout.run import ContainerRun, RunOptions
 from ansible_collections.polytope.core.plugins.module_utils._services import endpoints, published_host
@@ -280,14 +279,7 @@ def _planned(engine: Engine, spec: ContainerSpec, params: dict[str, Any], settin
     store = DatasetStore(params.get("dataset_store") or DEFAULT_STORE)
     # Check mode only lists the copies of the controller's files that are missing; it unpacks none.
     pending, _actions = install_copies(params.get("controller_copies"), True)
-    plan = MountResolver(
-        spec,
-        params.get("project_dir"),
-        store,
-        local_engine=local_engine,
-        shared_filesystem=shares_filesystem(settings["docker_host"]),
-        pending_paths=pending,
-    ).resolve()
+    plan = resolve_mounts(spec, params, settings, store, pending)
     options = RunOptions(
         state=params.get("state") or "started",
         recreate=bool(params.get("recreate")),
