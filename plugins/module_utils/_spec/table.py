@@ -74,6 +74,17 @@ def _command(option: str) -> Parser:
     return lambda problems, value: parse_command(problems, option, value)
 
 
+def _card_flag(name: str, default: bool, reaches_library_container: bool = False) -> SpecOption:
+    """A boolean card option: its argument spec and its parser take the one default."""
+    return SpecOption(
+        name,
+        {"type": "bool", "default": default},
+        card_type=["maybe", "bool"],
+        parse=flag(name, default),
+        reaches_library_container=reaches_library_container,
+    )
+
+
 # In the card's order, then the module's own options; the argument spec keeps this order.
 SPEC_OPTIONS: tuple[SpecOption, ...] = (
     SpecOption("image", {"type": "str"}, card_type="docker-image"),
@@ -98,10 +109,8 @@ SPEC_OPTIONS: tuple[SpecOption, ...] = (
     ),
     SpecOption("workdir", {"type": "str"}, card_type=["maybe", "absolute-path"], parse=parse_workdir),
     SpecOption("entrypoint", {"type": "raw"}, card_type=_COMMAND_TYPE, parse=_command("entrypoint")),
-    SpecOption(
-        "no_stdin", {"type": "bool", "default": False}, card_type=["maybe", "bool"], parse=flag("no_stdin", False)
-    ),
-    SpecOption("tty", {"type": "bool", "default": True}, card_type=["maybe", "bool"], parse=flag("tty", True)),
+    _card_flag("no_stdin", False),
+    _card_flag("tty", True),
     SpecOption(
         "services",
         {
@@ -147,19 +156,8 @@ SPEC_OPTIONS: tuple[SpecOption, ...] = (
         card_type=["maybe", ["enum", "never", "always", "when-missing"]],
         reaches_library_container=True,
     ),
-    SpecOption(
-        "unconfined",
-        {"type": "bool", "default": False},
-        card_type=["maybe", "bool"],
-        parse=flag("unconfined", False),
-        reaches_library_container=True,
-    ),
-    SpecOption(
-        "update_image",
-        {"type": "bool", "default": False},
-        card_type=["maybe", "bool"],
-        parse=flag("update_image", False),
-    ),
+    _card_flag("unconfined", False, reaches_library_container=True),
+    _card_flag("update_image", False),
     SpecOption("instance_type", {"type": "str"}, card_type=["maybe", "instance-type"], parse=parse_instance_type),
     SpecOption(
         "resources",
@@ -222,8 +220,6 @@ SPEC_OPTIONS: tuple[SpecOption, ...] = (
     SpecOption("swarm_endpoint_mode", {"type": "str", "default": "vip", "choices": ["vip", "dnsrr"]}, kind=SWARM),
     SpecOption("swarm_node_engines", {"type": "raw"}, kind=SWARM),
 )
-
-OPTIONS_BY_NAME: Mapping[str, SpecOption] = {option.name: option for option in SPEC_OPTIONS}
 
 # The fields of the frozen spec that a backend maps, each named as its option.
 SPEC_FIELDS: tuple[str, ...] = tuple(option.name for option in SPEC_OPTIONS if option.kind == SPEC)
